@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The product's fixed names and limits, with the values SPEC.md gives them. */
+#pragma once
+
+#include <stdint.h>
+
+#define QUALITY_BUS_NAME "org.auteur.QualityTier"
+#define QUALITY_BUS_PATH "/org/auteur/QualityTier"
+#define QUALITY_BUS_INTERFACE "org.auteur.QualityTier"
+
+#define QUALITY_DEFAULT_CONFIG_PATH "/etc/auteur/quality_mappings.yaml"
+#define QUALITY_DEFAULT_WORKFLOWS_ROOT "/opt/comfyui_workflows"
+#define QUALITY_DEFAULT_ENVIRONMENTS_DIR "/etc/auteur/environments"
+#define QUALITY_DEFAULT_STATE_DIR "/var/lib/auteur-quality"
+#define QUALITY_FLAT_ENVIRONMENT "default"
+
+#define QUALITY_ENV_CONFIG_PATH "QUALITY_CONFIG_PATH"
+#define QUALITY_ENV_WORKFLOWS_ROOT "COMFYUI_WORKFLOWS_ROOT"
+#define QUALITY_ENV_ENVIRONMENTS_DIR "QUALITY_ENVIRONMENTS_DIR"
+
+#define WORKFLOW_FILE_NAME "workflow_api.json"
+
+/* Configuration file limits. */
+#define CONFIG_SIZE_MAX (UINT64_C(16) * 1024 * 1024)
+#define CONFIG_DEPTH_MAX 64U
+#define TASK_TYPE_NAME_MAX 64U
+#define WORKFLOW_PATH_MAX 512U
+
+/* Workflow file limits. */
+#define WORKFLOW_SIZE_MAX (UINT64_C(8) * 1024 * 1024)
+#define WORKFLOW_JSON_DEPTH_MAX 64
+
+/* Beyond this many problems a validation stops collecting them and only counts. */
+#define PROBLEMS_MAX 1000U
+
+/* Parameter ranges. */
+#define STEPS_MIN 1
+#define STEPS_MAX 10000
+#define CFG_SCALE_MIN 0.0
+#define CFG_SCALE_MAX 100.0
+#define DENOISE_MIN 0.0
+#define DENOISE_MAX 1.0
+#define SEED_MIN 0
+#define DIMENSION_MIN 8
+#define DIMENSION_MAX 16384
+#define DIMENSION_MULTIPLE 8
+#define BATCH_SIZE_MIN 1
+#define BATCH_SIZE_MAX 64
