@@ -362,24 +362,45 @@ int workflow_checker_new(const char *root, WorkflowChecker **ret) {
         return 0;
 }
 
-void workflow_checker_flush(WorkflowChecker *c) {
+void workflow_checker_forget_paths(WorkflowChecker *c) {
+        size_t n_paths;
+
         if (!c)
                 return;
 
-        for (size_t i = 0; i < c->identities_size; i++)
-                if (c->identities[i].used)
-                        verdict_done(&c->identities[i].verdict);
+        n_paths = c->n_paths;
         for (size_t i = 0; i < c->paths_size; i++)
                 if (c->paths[i].path)
                         result_free(c->paths[i].result);
 
         /* Keep the tables' sizes: the next round of checks is likely to fill them the same way. */
-        if (c->identities)
-                memset(c->identities, 0, c->identities_size * sizeof(IdentitySlot));
         if (c->paths)
                 memset(c->paths, 0, c->paths_size * sizeof(PathSlot));
-        c->n_identities = c->n_paths = 0;
+        c->n_paths = 0;
         pool_free(c);
+
+        /* Files that changed leave their old identities behind; don't let them pile up. */
+        if (c->n_identities > 2 * n_paths + TABLE_SIZE_MIN) {
+                for (size_t i = 0; i < c->identities_size; i++)
+                        if (c->identities[i].used)
+                                verdict_done(&c->identities[i].verdict);
+                memset(c->identities, 0, c->identities_size * sizeof(IdentitySlot));
+                c->n_identities = 0;
+        }
+}
+
+void workflow_checker_flush(WorkflowChecker *c) {
+        if (!c)
+                return;
+
+        workflow_checker_forget_paths(c);
+
+        for (size_t i = 0; i < c->identities_size; i++)
+                if (c->identities[i].used)
+                        verdict_done(&c->identities[i].verdict);
+        if (c->identities)
+                memset(c->identities, 0, c->identities_size * sizeof(IdentitySlot));
+        c->n_identities = 0;
 }
 
 WorkflowChecker *workflow_checker_free(WorkflowChecker *c) {

@@ -31,6 +31,11 @@ int workflow_checker_root_fd(const WorkflowChecker *c) _pure_;
  * itself are reported in the result. */
 int workflow_checker_check(WorkflowChecker *c, const char *workflow_path, const WorkflowResult **ret);
 
+/* Forgets which result each path had, so that the next check of a path opens and stats its file again,
+ * but keeps results by file identity: a file unchanged since (same device, inode, size and mtime) is not
+ * parsed again. For periodic re-checks. Results handed out before are freed. */
+void workflow_checker_forget_paths(WorkflowChecker *c);
+
 /* Forgets every cached result, so the next check of each file reads it again (periodic re-checks).
  * Results handed out before the flush are freed with the cache. */
 void workflow_checker_flush(WorkflowChecker *c);

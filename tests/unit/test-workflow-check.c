@@ -302,6 +302,7 @@ static void test_unreadable(WorkflowChecker *c) {
 static void make_tree(void) {
         char text[512], nul_text[] = "{\"1\":\n   \0 {}}";
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        const char *socket_path;
         int fd;
 
         if (!mkdtemp(tmp_dir))
@@ -335,7 +336,10 @@ static void make_tree(void) {
         if (mkfifo(in_tmp("root/fifo/" WORKFLOW_FILE_NAME), 0644) < 0)
                 die("mkfifo");
         make_dir("root/socket");
-        (void) snprintf(sa.sun_path, sizeof sa.sun_path, "%s", in_tmp("root/socket/" WORKFLOW_FILE_NAME));
+        socket_path = in_tmp("root/socket/" WORKFLOW_FILE_NAME);
+        if (strlen(socket_path) >= sizeof sa.sun_path)
+                die("socket path too long");
+        memcpy(sa.sun_path, socket_path, strlen(socket_path) + 1);
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0 || bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0)
                 die("bind");
