@@ -99,9 +99,19 @@ static int check_workflows(const Config *c, WorkflowChecker *checker, Problems *
 }
 
 static int validate_loaded(Config *c, const ValidateOptions *opts, const char *base_dir, Problems *problems) {
-        _cleanup_(workflow_checker_freep) WorkflowChecker *checker = NULL;
+        _cleanup_(workflow_checker_freep) WorkflowChecker *own = NULL;
         _cleanup_free_ char *root = NULL;
+        WorkflowChecker *checker;
         int k;
+
+        if (opts->checker) {
+                /* Every file is opened again; only unchanged ones skip parsing. */
+                workflow_checker_forget_paths(opts->checker);
+                k = check_root_path(c, opts, base_dir, opts->checker, problems);
+                if (k < 0)
+                        return k;
+                return check_workflows(c, opts->checker, problems);
+        }
 
         if (opts->workflows_root)
                 root = strdup(opts->workflows_root);
@@ -112,7 +122,7 @@ static int validate_loaded(Config *c, const ValidateOptions *opts, const char *b
         if (!root)
                 return -ENOMEM;
 
-        k = workflow_checker_new(root, &checker);
+        k = workflow_checker_new(root, &own);
         if (k == -ENOMEM)
                 return k;
         if (k < 0) {
@@ -123,6 +133,7 @@ static int validate_loaded(Config *c, const ValidateOptions *opts, const char *b
                                     strerror(-k));
         }
 
+        checker = own;
         k = check_root_path(c, opts, base_dir, checker, problems);
         if (k < 0)
                 return k;

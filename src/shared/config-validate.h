@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "problem.h"
+#include "workflow-check.h"
 
 /* How a config whose root_path differs from the workflows root in force is reported. */
 typedef enum RootMismatch {
@@ -23,6 +24,9 @@ typedef struct ValidateOptions {
         RootMismatch root_mismatch;
         /* Directory that a relative root_path is taken from; NULL: the config file's directory. */
         const char *base_dir;
+        /* A long-lived checker of workflows_root to reuse, so that workflow files unchanged since an
+         * earlier validation are not parsed again; NULL: a checker for this validation alone. */
+        WorkflowChecker *checker;
 } ValidateOptions;
 
 /* Reads, parses and checks a configuration file. Returns 0 and the Config (if ret is not NULL) when

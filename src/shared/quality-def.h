@@ -46,3 +46,11 @@
 #define DIMENSION_MULTIPLE 8
 #define BATCH_SIZE_MIN 1
 #define BATCH_SIZE_MAX 64
+
+/* Generations of applied configurations (SPEC 3, "Generations, nothing lost"). */
+#define GENERATIONS_DIR_NAME "generations"
+#define GENERATIONS_DIR_MODE 0755
+#define GENERATION_FILE_MODE 0644
+#define GENERATIONS_KEEP_DEFAULT 50U
+/* Metadata is a few hundred bytes; the cap bounds what a damaged file can make start-up read. */
+#define GENERATION_METADATA_SIZE_MAX (UINT64_C(64) * 1024)

@@ -12,10 +12,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "json-util.h"
 #include "quality-def.h"
 #include "workflow-check.h"
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct json_object *, json_object_put);
 
 /* The kernel may answer EAGAIN to a RESOLVE_* lookup that raced with a rename or mount; it is worth a
  * few more tries before the file is called unreadable. */
@@ -720,7 +719,8 @@ static int check_api_format(struct json_object *top, Verdict *v) {
 
 /* Checks an opened file. *ret_identity tells whether the verdict belongs to the file's identity (and may
  * be cached by it) or only to this attempt (a read error). */
-static int check_file(WorkflowChecker *c, int fd, const struct stat *st, Verdict *v, bool *ret_identity) {
+static int check_file(WorkflowChecker *c, int fd, const struct stat *st, Verdict *v, bool *ret_identity,
+                      struct json_object **ret_top) {
         _cleanup_(json_object_putp) struct json_object *top = NULL;
         enum json_tokener_error e;
         size_t size, end;
@@ -770,7 +770,10 @@ static int check_file(WorkflowChecker *c, int fd, const struct stat *st, Verdict
                         return verdict_invalid_json(c, v, "unexpected data after the JSON value", end);
 
         /* A document of just "null" parses to NULL without an error; check_api_format() names it. */
-        return check_api_format(top, v);
+        r = check_api_format(top, v);
+        if (r >= 0 && v->code < 0 && ret_top)
+                *ret_top = TAKE_PTR(top);
+        return r;
 }
 
 int workflow_checker_check(WorkflowChecker *c, const char *workflow_path, const WorkflowResult **ret) {
@@ -813,7 +816,7 @@ int workflow_checker_check(WorkflowChecker *c, const char *workflow_path, const 
                 if (slot)
                         found = &slot->verdict;
                 else {
-                        r = check_file(c, fd, &st, &v, &by_identity);
+                        r = check_file(c, fd, &st, &v, &by_identity, NULL);
                         if (r < 0)
                                 return r;
                         if (by_identity) {
@@ -833,5 +836,40 @@ int workflow_checker_check(WorkflowChecker *c, const char *workflow_path, const 
                 return r;
 
         *ret = result;
+        return 0;
+}
+
+int workflow_checker_load(WorkflowChecker *c, const char *workflow_path, struct json_object **ret) {
+        _cleanup_(verdict_done) Verdict v = { .code = _PROBLEM_CODE_INVALID };
+        _cleanup_close_ int fd = -EBADF;
+        struct json_object *top = NULL;
+        bool by_identity;
+        struct stat st;
+        int r;
+
+        assert(c);
+        assert(workflow_path);
+        assert(ret);
+
+        r = build_file_name(c, workflow_path);
+        if (r < 0)
+                return r;
+
+        r = open_beneath(c, &fd, &v);
+        if (r < 0)
+                return r;
+        if (fd < 0)
+                return v.code == PROBLEM_WORKFLOW_MISSING ? -ENOENT : -EBADMSG;
+
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+
+        r = check_file(c, fd, &st, &v, &by_identity, &top);
+        if (r < 0)
+                return r;
+        if (v.code >= 0)
+                return -EBADMSG;
+
+        *ret = top;
         return 0;
 }

@@ -31,6 +31,13 @@ int workflow_checker_root_fd(const WorkflowChecker *c) _pure_;
  * itself are reported in the result. */
 int workflow_checker_check(WorkflowChecker *c, const char *workflow_path, const WorkflowResult **ret);
 
+struct json_object;
+
+/* Reads and parses ROOT/workflow_path/workflow_api.json with the same checks, bypassing the caches, and
+ * returns the parsed API-format workflow. Fails with -ENOENT when the file is missing, -EBADMSG when it
+ * fails any other check. */
+int workflow_checker_load(WorkflowChecker *c, const char *workflow_path, struct json_object **ret);
+
 /* Forgets which result each path had, so that the next check of a path opens and stats its file again,
  * but keeps results by file identity: a file unchanged since (same device, inode, size and mtime) is not
  * parsed again. For periodic re-checks. Results handed out before are freed. */
