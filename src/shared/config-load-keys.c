@@ -73,10 +73,11 @@ static int dispatch_key(YamlReader *r, const char *key, size_t n, Position key_p
 
         suggestion = suggest_closest(key, n, names);
         if (suggestion)
-                k = load_error(r, PROBLEM_UNKNOWN_KEY, key_position, "Unknown key '%s' in %s, did you mean '%s'?", key,
-                            t->what, suggestion);
+                k = load_error(r, PROBLEM_UNKNOWN_KEY, key_position, "Unknown key '%.*s%s' in %s, did you mean '%s'?",
+                               SHOWN_NAME(key, n), t->what, suggestion);
         else
-                k = load_error(r, PROBLEM_UNKNOWN_KEY, key_position, "Unknown key '%s' in %s.", key, t->what);
+                k = load_error(r, PROBLEM_UNKNOWN_KEY, key_position, "Unknown key '%.*s%s' in %s.", SHOWN_NAME(key, n),
+                               t->what);
         return k < 0 ? k : yaml_reader_skip(r);
 }
 
@@ -103,6 +104,11 @@ int read_string(YamlReader *r, const char *what, const char **ret) {
         if (r->event.type != YAML_SCALAR_EVENT || yaml_reader_resolve(r).kind == SCALAR_NULL) {
                 int k = load_reject(r, PROBLEM_BAD_TYPE, "'%s' must be a string, not %s.", what,
                                      yaml_reader_describe(r));
+                return k < 0 ? k : 0;
+        }
+
+        if (yaml_reader_scalar_has_nul(r)) {
+                int k = load_reject(r, PROBLEM_BAD_VALUE, "'%s' contains a NUL character.", what);
                 return k < 0 ? k : 0;
         }
 

@@ -177,6 +177,11 @@ static int parse_parameter(YamlReader *r, const char *key, size_t n, Position ke
                 return k < 0 ? k : 0;
         }
 
+        if (yaml_reader_scalar_has_nul(r)) {
+                k = load_reject(r, PROBLEM_BAD_VALUE, "Parameter '%s' contains a NUL character.", key);
+                return k < 0 ? k : 0;
+        }
+
         v = yaml_reader_resolve(r);
         def = parameter_def_find(key);
         if (def) {
@@ -188,14 +193,14 @@ static int parse_parameter(YamlReader *r, const char *key, size_t n, Position ke
 
                 if (suggestion)
                         k = load_warning(r, PROBLEM_UNKNOWN_PARAMETER, key_position,
-                                    "Parameter '%s' of task type '%s', tier '%s' is not one auteur-quality knows, "
+                                    "Parameter '%.*s%s' of task type '%s', tier '%s' is not one auteur-quality knows, "
                                     "did you mean '%s'? It is kept as it is.",
-                                    key, list->task_type, tier_to_string(list->tier), suggestion);
+                                    SHOWN_NAME(key, n), list->task_type, tier_to_string(list->tier), suggestion);
                 else
                         k = load_warning(r, PROBLEM_UNKNOWN_PARAMETER, key_position,
-                                    "Parameter '%s' of task type '%s', tier '%s' is not one auteur-quality knows; "
+                                    "Parameter '%.*s%s' of task type '%s', tier '%s' is not one auteur-quality knows; "
                                     "it is kept as it is.",
-                                    key, list->task_type, tier_to_string(list->tier));
+                                    SHOWN_NAME(key, n), list->task_type, tier_to_string(list->tier));
                 if (k < 0)
                         return k;
                 p.key = arena_strndup(l->arena, key, n);
@@ -359,11 +364,13 @@ static int parse_tier(YamlReader *r, const char *key, size_t n, Position key_pos
 
                 if (suggestion)
                         k = load_error(r, PROBLEM_UNKNOWN_TIER, key_position,
-                                    "Unknown tier '%s' in task type '%s', did you mean '%s'?", key, task_type->name,
+                                    "Unknown tier '%.*s%s' in task type '%s', did you mean '%s'?", SHOWN_NAME(key, n),
+                                    task_type->name,
                                     suggestion);
                 else
                         k = load_error(r, PROBLEM_UNKNOWN_TIER, key_position,
-                                    "Unknown tier '%s' in task type '%s'; tiers are low, standard and high.", key,
+                                    "Unknown tier '%.*s%s' in task type '%s'; tiers are low, standard and high.",
+                                    SHOWN_NAME(key, n),
                                     task_type->name);
                 return k < 0 ? k : yaml_reader_skip(r);
         }

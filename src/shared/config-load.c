@@ -166,7 +166,8 @@ static int read_alert_level(YamlReader *r, const char *what, AlertLevel *ret) {
         const char *s = NULL;
         int k;
 
-        if (r->event.type == YAML_SCALAR_EVENT && yaml_reader_resolve(r).kind == SCALAR_STRING) {
+        if (r->event.type == YAML_SCALAR_EVENT && yaml_reader_resolve(r).kind == SCALAR_STRING &&
+            !yaml_reader_scalar_has_nul(r)) {
                 s = yaml_reader_scalar(r, NULL);
                 level = alert_level_from_string(s);
         }
@@ -492,11 +493,20 @@ static int check_nul(const char *text, size_t size, Problems *problems) {
         if (!nul)
                 return 0;
 
+        /* Count lines as libyaml does: CR LF, CR, LF, NEL, LS and PS each end one. */
         for (const char *p = text; p < nul; p++) {
-                if (*p == '\n') {
+                const unsigned char *u = (const unsigned char *) p;
+                size_t left = (size_t) (nul - p);
+
+                if (*p == '\r' && left > 1 && p[1] == '\n')
+                        continue;
+                if (*p == '\n' || *p == '\r' || (left > 1 && u[0] == 0xC2 && u[1] == 0x85) ||
+                    (left > 2 && u[0] == 0xE2 && u[1] == 0x80 && (u[2] == 0xA8 || u[2] == 0xA9))) {
                         line++;
                         column = 1;
-                } else if (((unsigned char) *p & 0xC0) != 0x80)
+                        if (u[0] == 0xC2 || u[0] == 0xE2)
+                                p += u[0] == 0xC2 ? 1 : 2;
+                } else if ((*u & 0xC0) != 0x80)
                         column++;
         }
 
@@ -521,6 +531,12 @@ int config_load_buffer(const char *text, size_t size, Problems *problems, Config
                                  "The configuration is not valid UTF-8 (byte %zu).", bad);
                 return k < 0 ? k : -EINVAL;
         }
+        /* A byte order mark is allowed, and is not part of the first line. */
+        if (size >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
+                text += 3;
+                size -= 3;
+        }
+
         k = check_nul(text, size, problems);
         if (k < 0)
                 return k;
@@ -578,7 +594,7 @@ int config_read_file(const char *path, Problems *problems, char **ret_text, size
         if (!S_ISREG(st.st_mode)) {
                 k = problems_add(problems, SEVERITY_ERROR, PROBLEM_CONFIG_UNREADABLE, 0, 0,
                                  "The configuration file %s is not a regular file.", path);
-                return k < 0 ? k : -EBADFD;
+                return k < 0 ? k : S_ISDIR(st.st_mode) ? -EISDIR : -EBADFD;
         }
         if ((uint64_t) st.st_size > CONFIG_SIZE_MAX)
                 goto too_large;

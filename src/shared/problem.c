@@ -104,7 +104,17 @@ int problems_addv(Problems *p, Severity severity, ProblemCode code, unsigned lin
 
         if (p->n_items >= PROBLEMS_MAX) {
                 p->truncated = true;
-                return 0;
+                /* Full: an error still pushes out a warning, so no kept list hides an error. */
+                if (severity != SEVERITY_ERROR || p->n_kept_warnings == 0)
+                        return 0;
+                for (size_t i = p->n_items; i > 0; i--)
+                        if (p->items[i - 1].severity == SEVERITY_WARNING) {
+                                free(p->items[i - 1].message);
+                                memmove(p->items + i - 1, p->items + i, (p->n_items - i) * sizeof(Problem));
+                                p->n_items--;
+                                p->n_kept_warnings--;
+                                break;
+                        }
         }
 
         if (p->n_items >= p->allocated) {
@@ -119,6 +129,8 @@ int problems_addv(Problems *p, Severity severity, ProblemCode code, unsigned lin
         if (vasprintf(&message, format, ap) < 0)
                 return -ENOMEM;
 
+        if (severity == SEVERITY_WARNING)
+                p->n_kept_warnings++;
         p->items[p->n_items++] = (Problem) {
                 .severity = severity,
                 .code = code,

@@ -69,7 +69,8 @@ typedef struct Problems {
         size_t allocated;
         size_t n_errors;   /* counted even past PROBLEMS_MAX */
         size_t n_warnings; /* counted even past PROBLEMS_MAX */
-        bool truncated;    /* more problems were found than kept */
+        size_t n_kept_warnings;
+        bool truncated;    /* more problems were found than kept; errors are kept before warnings */
 } Problems;
 
 const char *severity_to_string(Severity s) _const_;

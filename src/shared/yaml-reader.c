@@ -160,6 +160,10 @@ const char *yaml_reader_scalar(const YamlReader *r, size_t *ret_size) {
         return (const char *) r->event.data.scalar.value;
 }
 
+bool yaml_reader_scalar_has_nul(const YamlReader *r) {
+        return memchr(r->event.data.scalar.value, 0, r->event.data.scalar.length) != NULL;
+}
+
 ScalarValue yaml_reader_resolve(const YamlReader *r) {
         const yaml_event_t *e = &r->event;
         const char *tag = (const char *) e->data.scalar.tag;
@@ -243,6 +247,18 @@ static int reader_key(YamlReader *r, YamlKeyFunc f, void *userdata, const char *
         if (r->event.data.scalar.style == YAML_PLAIN_SCALAR_STYLE && n == 2 && memcmp(text, "<<", 2) == 0) {
                 k = yaml_reader_problem(r, SEVERITY_ERROR, PROBLEM_ALIAS_FORBIDDEN, p,
                                         "Merge keys ('<<') are not allowed; write the keys out in full.");
+                if (k < 0)
+                        return k;
+                k = yaml_reader_next(r);
+                if (k < 0)
+                        return k;
+                return yaml_reader_skip(r);
+        }
+
+        if (yaml_reader_scalar_has_nul(r)) {
+                k = yaml_reader_problem(r, SEVERITY_ERROR, PROBLEM_UNKNOWN_KEY, p,
+                                        "Key '%.*s...' in '%s' contains a NUL character.", (int) MIN(n, (size_t) 64),
+                                        text, what);
                 if (k < 0)
                         return k;
                 k = yaml_reader_next(r);

@@ -48,6 +48,8 @@ int yaml_reader_problem(YamlReader *r, Severity severity, ProblemCode code, Posi
 /* The current event is a scalar: its text, and its value by the core schema (tags honoured). */
 const char *yaml_reader_scalar(const YamlReader *r, size_t *ret_size);
 ScalarValue yaml_reader_resolve(const YamlReader *r);
+/* An escaped "\0" in a quoted scalar: the text holds a NUL that C strings would cut at. */
+bool yaml_reader_scalar_has_nul(const YamlReader *r) _pure_;
 /* "a mapping", "a sequence", "an integer", "a string", ... for messages about the current node. */
 const char *yaml_reader_describe(const YamlReader *r);
 

@@ -132,13 +132,21 @@ static bool resolve_float(const char *s, size_t n, ScalarValue *ret) {
                 return true;
         }
 
-        /* Number-like text longer than any double needs is not worth converting exactly. */
-        if (!is_core_float(s, n) || n >= sizeof(buf))
+        if (!is_core_float(s, n))
                 return false;
 
-        memcpy(buf, s, n);
-        buf[n] = 0;
-        *ret = (ScalarValue) { .kind = SCALAR_FLOAT, .d = strtod(buf, NULL) };
+        /* strtod() needs a terminated copy; most numbers fit on the stack. */
+        if (n < sizeof(buf)) {
+                memcpy(buf, s, n);
+                buf[n] = 0;
+                *ret = (ScalarValue) { .kind = SCALAR_FLOAT, .d = strtod(buf, NULL) };
+        } else {
+                _cleanup_free_ char *copy = strndup(s, n);
+
+                if (!copy)
+                        return false;
+                *ret = (ScalarValue) { .kind = SCALAR_FLOAT, .d = strtod(copy, NULL) };
+        }
         return true;
 }
 

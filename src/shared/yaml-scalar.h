@@ -28,5 +28,5 @@ typedef struct ScalarValue {
 } ScalarValue;
 
 /* Resolves the text of a scalar. A quoted (non-plain) scalar is always a string. */
-ScalarValue yaml_scalar_resolve(const char *s, size_t n, bool plain) _pure_;
+ScalarValue yaml_scalar_resolve(const char *s, size_t n, bool plain);
 const char *scalar_kind_to_string(ScalarKind k) _const_;
