@@ -114,8 +114,9 @@ static void log_applied(Manager *m, ApplyKind kind, const char *origin) {
                          generation, m->config->environment, origin, m->config->n_mappings);
 }
 
-/* Makes config the active configuration, as the generation info describes. */
-static int swap_in(Manager *m, Config *config, const GenerationInfo *info) {
+/* Makes config the active configuration, as the generation info describes. fallback: it is served because
+ * the file at the config path is unusable. */
+static int swap_in(Manager *m, Config *config, const GenerationInfo *info, bool fallback) {
         _cleanup_(config_unrefp) Config *old = m->config;
         int k;
 
@@ -123,7 +124,7 @@ static int swap_in(Manager *m, Config *config, const GenerationInfo *info) {
         m->generation = info->generation;
         memcpy(m->sha256, info->sha256, SHA256_HEX_SIZE);
         m->last_reload_usec = info->applied_usec;
-        m->fallback = false;
+        m->fallback = fallback;
 
         k = manager_adopt_config(m, old);
         if (k < 0)
@@ -133,17 +134,35 @@ static int swap_in(Manager *m, Config *config, const GenerationInfo *info) {
         return 0;
 }
 
-/* Writes text to the config path unless it holds exactly that already. */
-static int write_config(Manager *m, const char *text, size_t size, const char *sha, sd_bus_error *error) {
-        _cleanup_free_ char *current = NULL;
+/* What the config path held before an apply wrote it, to put back if the apply fails later. */
+typedef struct PreviousFile {
+        bool exists;
+        char *text;
+        size_t size;
+} PreviousFile;
+
+static void previous_file_done(PreviousFile *p) {
+        free(p->text);
+}
+
+/* Writes text to the config path unless it holds exactly that already. Returns 1 if it wrote, with what
+ * was there before in *previous. */
+static int write_config(Manager *m, const char *text, size_t size, const char *sha, PreviousFile *previous,
+                        sd_bus_error *error) {
         char current_sha[SHA256_HEX_SIZE];
-        size_t current_size;
         int k;
 
-        if (read_full_file(m->settings.config_path, CONFIG_SIZE_MAX, &current, &current_size) >= 0) {
-                sha256_hex(current, current_size, current_sha);
+        k = read_full_file(m->settings.config_path, CONFIG_SIZE_MAX, &previous->text, &previous->size);
+        if (k >= 0) {
+                previous->exists = true;
+                sha256_hex(previous->text, previous->size, current_sha);
                 if (streq(current_sha, sha))
                         return 0;
+        } else if (k != -ENOENT) {
+                log_error_errno(k, "Failed to read %s: %m", m->settings.config_path);
+                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+                                         "Cannot read the configuration file %s: %s; nothing was changed.",
+                                         m->settings.config_path, strerror(-k));
         }
 
         k = write_file_atomic(m->settings.config_path, text, size, 0644);
@@ -156,26 +175,21 @@ static int write_config(Manager *m, const char *text, size_t size, const char *s
         return 1;
 }
 
-/* Puts the active generation's text back at the config path after a failed apply wrote over it. */
-static void restore_config(Manager *m) {
-        _cleanup_free_ char *text = NULL;
-        size_t size;
+/* Puts back what the config path held after a failed apply wrote over it. */
+static void restore_config(Manager *m, const PreviousFile *previous) {
         int k;
 
-        if (!m->config)
+        if (previous->exists)
+                k = write_file_atomic(m->settings.config_path, previous->text, previous->size, 0644);
+        else
                 k = unlink(m->settings.config_path) < 0 ? negative_errno() : 0;
-        else {
-                k = generation_store_read(m->generations, m->generation, &text, &size);
-                if (k >= 0)
-                        k = write_file_atomic(m->settings.config_path, text, size, 0644);
-        }
         if (k < 0)
-                log_error_errno(k, "Failed to restore %s to generation %" PRIu64 ": %m", m->settings.config_path,
-                                m->generation);
+                log_error_errno(k, "Failed to restore %s as it was: %m", m->settings.config_path);
 }
 
 static int apply(Manager *m, ApplyKind kind, const char *text, size_t size, const char *origin,
                  sd_bus_error *error, uint64_t *ret_generation) {
+        _cleanup_(previous_file_done) PreviousFile previous = { 0 };
         _cleanup_(config_unrefp) Config *config = NULL;
         char sha[SHA256_HEX_SIZE];
         const GenerationInfo *info;
@@ -188,7 +202,7 @@ static int apply(Manager *m, ApplyKind kind, const char *text, size_t size, cons
         /* Nothing new: no generation, no signal, no notification. The file may still need writing. */
         if (m->config && streq(sha, m->sha256)) {
                 if (kind == APPLY_DEPLOY || kind == APPLY_ROLLBACK) {
-                        k = write_config(m, text, size, sha, error);
+                        k = write_config(m, text, size, sha, &previous, error);
                         if (k < 0)
                                 return k;
                 }
@@ -221,7 +235,7 @@ static int apply(Manager *m, ApplyKind kind, const char *text, size_t size, cons
         }
 
         if (kind == APPLY_DEPLOY || kind == APPLY_ROLLBACK) {
-                k = write_config(m, text, size, sha, error);
+                k = write_config(m, text, size, sha, &previous, error);
                 if (k < 0) {
                         m->reload_failure_total++;
                         goto finish;
@@ -235,14 +249,14 @@ static int apply(Manager *m, ApplyKind kind, const char *text, size_t size, cons
                 log_error_errno(k, "Failed to record a new generation in %s: %m",
                                 generation_store_path(m->generations));
                 if (wrote)
-                        restore_config(m);
+                        restore_config(m, &previous);
                 k = sd_bus_error_set_errnof(error, k, "Cannot record the new generation: %s; nothing was changed.",
                                             strerror(-k));
                 m->reload_failure_total++;
                 goto finish;
         }
 
-        k = swap_in(m, TAKE_PTR(config), info);
+        k = swap_in(m, TAKE_PTR(config), info, false);
         if (k < 0)
                 goto finish;
         m->reload_success_total++;
@@ -397,10 +411,9 @@ static int load_fallback(Manager *m) {
                 return log_error_errno(k, "Generation %" PRIu64 " cannot be loaded any more: %m",
                                        newest->generation);
 
-        k = swap_in(m, TAKE_PTR(config), newest);
+        k = swap_in(m, TAKE_PTR(config), newest, true);
         if (k < 0)
                 return k;
-        m->fallback = true;
         log_warning("Serving the last applied generation %" PRIu64 " (degraded) until a valid configuration is "
                     "deployed or reloaded.",
                     m->generation);
@@ -460,7 +473,7 @@ int manager_load_startup(Manager *m) {
                 }
         }
 
-        k = swap_in(m, TAKE_PTR(config), info);
+        k = swap_in(m, TAKE_PTR(config), info, false);
         if (k < 0)
                 goto finish;
         m->reload_success_total++;
