@@ -11,6 +11,8 @@ bool arg_json = false;
 const char *arg_config = NULL;
 const char *arg_workflows_root = NULL;
 const char *arg_environments_dir = NULL;
+const char *arg_host = NULL;
+const char *arg_machine = NULL;
 
 typedef struct Verb {
         const char *name;
@@ -19,7 +21,16 @@ typedef struct Verb {
 } Verb;
 
 static const Verb verbs[] = {
+        { "status", 0, 0, verb_status },
+        { "health", 0, 0, verb_health },
+        { "history", 0, 0, verb_history },
         { "validate", 0, 1, verb_validate },
+        { "deploy", 1, 1, verb_deploy },
+        { "reload", 0, 0, verb_reload },
+        { "rollback", 0, 1, verb_rollback },
+        { "resolve", 2, 2, verb_resolve },
+        { "tiers", 1, 1, verb_tiers },
+        { "render", 2, 2, verb_render },
 };
 
 static void help(void) {
@@ -28,17 +39,30 @@ static void help(void) {
                "Check and manage the quality tier configuration of auteur-quality.\n"
                "\n"
                "Commands:\n"
+               "  status                     Show the active configuration and the daemon's state\n"
+               "  health                     Run the health checks; exit 0 only when healthy\n"
+               "  history                    List the applied generations\n"
                "  validate [FILE|ENV]        Check a configuration file or environment offline\n"
+               "  deploy ENV|FILE            Validate, apply and health-check a configuration\n"
+               "  reload                     Apply the configuration file as it is on disk\n"
+               "  rollback [GENERATION]      Apply an earlier generation again (default: the\n"
+               "                             one before the active one)\n"
+               "  resolve TASK TIER          Show the workflow and parameters of a task and tier\n"
+               "  tiers TASK                 List the tiers a task type is served at\n"
+               "  render TASK TIER           Print the ComfyUI prompt of a task and tier\n"
                "\n"
                "Options:\n"
                "  -h --help                  Show this help\n"
                "     --version               Show the package version\n"
                "     --json                  Print machine-readable JSON\n"
-               "     --config PATH           The active configuration file\n"
+               "  -H --host=[USER@]HOST      Operate on the daemon of a remote host, over ssh\n"
+               "  -M --machine=MACHINE       Operate on the daemon of a local container\n"
+               "     --config PATH           The file validate checks without an argument\n"
                "                             (default: $QUALITY_CONFIG_PATH, else\n"
                "                             /etc/auteur/quality_mappings.yaml)\n"
                "     --workflows-root DIR    Check workflows beneath DIR instead of the\n"
-               "                             file's workflows.root_path\n"
+               "                             file's workflows.root_path (validate) or the\n"
+               "                             daemon's workflows root (deploy)\n"
                "     --environments-dir DIR  Where ENV.yaml files are (default:\n"
                "                             $QUALITY_ENVIRONMENTS_DIR, else /etc/auteur/environments)\n"
                "\n"
@@ -61,6 +85,8 @@ static int parse_argv(int argc, char *argv[]) {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 { "json", no_argument, NULL, ARG_JSON },
+                { "host", required_argument, NULL, 'H' },
+                { "machine", required_argument, NULL, 'M' },
                 { "config", required_argument, NULL, ARG_CONFIG },
                 { "workflows-root", required_argument, NULL, ARG_WORKFLOWS_ROOT },
                 { "environments-dir", required_argument, NULL, ARG_ENVIRONMENTS_DIR },
@@ -68,7 +94,7 @@ static int parse_argv(int argc, char *argv[]) {
         };
         int c;
 
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "hH:M:", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
                         help();
@@ -78,6 +104,12 @@ static int parse_argv(int argc, char *argv[]) {
                         return 0;
                 case ARG_JSON:
                         arg_json = true;
+                        break;
+                case 'H':
+                        arg_host = optarg;
+                        break;
+                case 'M':
+                        arg_machine = optarg;
                         break;
                 case ARG_CONFIG:
                         arg_config = optarg;
@@ -93,6 +125,16 @@ static int parse_argv(int argc, char *argv[]) {
                 default:
                         abort();
                 }
+
+        if (arg_host && arg_machine) {
+                fprintf(stderr, "%s: -H and -M cannot be combined.\n", program_invocation_short_name);
+                return -EINVAL;
+        }
+        if ((arg_host && !*arg_host) || (arg_machine && !*arg_machine)) {
+                fprintf(stderr, "%s: -H and -M need a host or machine name.\n",
+                        program_invocation_short_name);
+                return -EINVAL;
+        }
 
         return 1;
 }
@@ -123,10 +165,14 @@ int main(int argc, char *argv[]) {
 
         unsigned n_args = (unsigned) (argc - optind - 1);
         if (n_args < verb->min_args || n_args > verb->max_args) {
-                fprintf(stderr, "%s: '%s' takes %s%u argument%s; see --help.\n", program_invocation_short_name,
-                        verb->name, n_args < verb->min_args ? "at least " : "at most ",
-                        n_args < verb->min_args ? verb->min_args : verb->max_args,
-                        (n_args < verb->min_args ? verb->min_args : verb->max_args) == 1 ? "" : "s");
+                unsigned expected = n_args < verb->min_args ? verb->min_args : verb->max_args;
+                const char *bound = "";
+
+                if (verb->min_args != verb->max_args)
+                        bound = n_args < verb->min_args ? "at least " : "at most ";
+                fprintf(stderr, "%s: '%s' takes %s%u argument%s; see --help.\n",
+                        program_invocation_short_name, verb->name, bound, expected,
+                        expected == 1 ? "" : "s");
                 return EXIT_USAGE;
         }
 

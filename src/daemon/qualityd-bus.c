@@ -13,7 +13,6 @@
 #include "render.h"
 
 #define CREDENTIALS_TIMEOUT_USEC (5ULL * 1000000ULL)
-#define ORIGIN_MAX 256U
 
 /* ---- authorisation ---- */
 
@@ -246,7 +245,7 @@ static int method_reload(sd_bus_message *message, void *userdata, sd_bus_error *
 }
 
 static bool origin_valid(const char *s) {
-        if (strlen(s) > ORIGIN_MAX)
+        if (strlen(s) > DEPLOY_ORIGIN_MAX)
                 return false;
         for (; *s; s++)
                 if ((unsigned char) *s < ' ' || *s == 0x7F)
@@ -270,7 +269,7 @@ static int method_deploy(sd_bus_message *message, void *userdata, sd_bus_error *
 
         if (!origin_valid(origin))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "The origin must be at most %u printable characters.", ORIGIN_MAX);
+                                         "The origin must be at most %u printable characters.", DEPLOY_ORIGIN_MAX);
 
         k = manager_deploy(m, text, *origin ? origin : "deploy", error, &generation);
         return reply_generation(message, k, generation);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "quality-def.h"
@@ -64,6 +65,28 @@ static int parse_unsigned(const char *s, unsigned min, unsigned max, unsigned *r
         return 0;
 }
 
+/* Paths are kept absolute: they are shown on the bus, and the daemon's working directory means nothing to
+ * its callers. */
+static int set_path(char **target, const char *value) {
+        _cleanup_free_ char *cwd = NULL;
+        char *s;
+
+        if (value[0] == '/')
+                s = strdup(value);
+        else {
+                cwd = getcwd(NULL, 0);
+                if (!cwd)
+                        return -errno;
+                if (asprintf(&s, "%s/%s", cwd, value) < 0)
+                        s = NULL;
+        }
+        if (!s)
+                return -ENOMEM;
+        free(*target);
+        *target = s;
+        return 0;
+}
+
 static int set_string(char **target, const char *value) {
         char *s = strdup(value);
 
@@ -103,13 +126,13 @@ static int parse_argv(int argc, char *argv[], Settings *s) {
                         printf("auteur-qualityd %s\n", PACKAGE_VERSION);
                         return 0;
                 case ARG_CONFIG:
-                        k = set_string(&s->config_path, optarg);
+                        k = set_path(&s->config_path, optarg);
                         break;
                 case ARG_WORKFLOWS_ROOT:
-                        k = set_string(&s->workflows_root, optarg);
+                        k = set_path(&s->workflows_root, optarg);
                         break;
                 case ARG_STATE_DIR:
-                        k = set_string(&s->state_dir, optarg);
+                        k = set_path(&s->state_dir, optarg);
                         break;
                 case ARG_ADMIN_GROUP:
                         k = set_string(&s->admin_group, optarg);
@@ -153,12 +176,12 @@ static int parse_argv(int argc, char *argv[], Settings *s) {
         /* Options first, then the environment, then the defaults. */
         if (!s->config_path) {
                 e = getenv(QUALITY_ENV_CONFIG_PATH);
-                k = set_string(&s->config_path, e && *e ? e : QUALITY_DEFAULT_CONFIG_PATH);
+                k = set_path(&s->config_path, e && *e ? e : QUALITY_DEFAULT_CONFIG_PATH);
         }
         if (k >= 0 && s->workflows_root)
                 s->root_mismatch = ROOT_MISMATCH_WARN;
         else if (k >= 0 && (e = getenv(QUALITY_ENV_WORKFLOWS_ROOT)) && *e) {
-                k = set_string(&s->workflows_root, e);
+                k = set_path(&s->workflows_root, e);
                 s->root_mismatch = ROOT_MISMATCH_WARN;
         } else
                 s->root_mismatch = ROOT_MISMATCH_ERROR;

@@ -54,3 +54,6 @@
 #define GENERATIONS_KEEP_DEFAULT 50U
 /* Metadata is a few hundred bytes; the cap bounds what a damaged file can make start-up read. */
 #define GENERATION_METADATA_SIZE_MAX (UINT64_C(64) * 1024)
+
+/* A Deploy's origin, recorded with its generation: at most this many printable characters. */
+#define DEPLOY_ORIGIN_MAX 256U
