@@ -454,7 +454,10 @@ int manager_load_startup(Manager *m) {
         if (!m->config_file_valid) {
                 if (k == -ENOMEM)
                         goto finish;
-                log_rejected(m, &problems, "The configuration file");
+                if (!text || k == -EINVAL || problems_has_errors(&problems))
+                        log_rejected(m, &problems, "The configuration file");
+                else
+                        log_error_errno(k, "Failed to validate %s: %m", m->settings.config_path);
                 m->reload_failure_total++;
                 k = load_fallback(m);
                 goto finish;
@@ -510,12 +513,20 @@ int manager_check_disk(Manager *m) {
 
         m->config_changed_on_disk = changed;
         snprintf(generation, sizeof(generation), "%" PRIu64, m->generation);
-        log_event_fields(LOG_NOTICE, QUALITY_MESSAGE_CONFIG_CHANGED_ON_DISK,
-                         LOG_FIELDS(LOG_FIELD("QUALITY_CONFIG_PATH", m->settings.config_path),
-                                    LOG_FIELD("QUALITY_GENERATION", generation),
-                                    LOG_FIELD("QUALITY_CONFIG_SHA256", *sha ? sha : NULL)),
-                         changed ? "%s no longer matches the active generation %s; it is applied only by a reload."
-                                 : "%s matches the active generation %s again.",
-                         m->settings.config_path, generation);
+        if (!m->config)
+                log_event_fields(LOG_NOTICE, QUALITY_MESSAGE_CONFIG_CHANGED_ON_DISK,
+                                 LOG_FIELDS(LOG_FIELD("QUALITY_CONFIG_PATH", m->settings.config_path),
+                                            LOG_FIELD("QUALITY_GENERATION", generation),
+                                            LOG_FIELD("QUALITY_CONFIG_SHA256", *sha ? sha : NULL)),
+                                 "%s %s; no configuration is active, a reload or deploy applies one.",
+                                 m->settings.config_path, changed ? "appeared" : "is gone");
+        else
+                log_event_fields(LOG_NOTICE, QUALITY_MESSAGE_CONFIG_CHANGED_ON_DISK,
+                                 LOG_FIELDS(LOG_FIELD("QUALITY_CONFIG_PATH", m->settings.config_path),
+                                            LOG_FIELD("QUALITY_GENERATION", generation),
+                                            LOG_FIELD("QUALITY_CONFIG_SHA256", *sha ? sha : NULL)),
+                                 changed ? "%s no longer matches the active generation %s; only a reload applies it."
+                                         : "%s matches the active generation %s again.",
+                                 m->settings.config_path, generation);
         return manager_emit_changes(m, "ConfigChangedOnDisk", NULL);
 }
