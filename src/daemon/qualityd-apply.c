@@ -160,17 +160,17 @@ static int write_config(Manager *m, const char *text, size_t size, const char *s
                         return 0;
         } else if (k != -ENOENT) {
                 log_error_errno(k, "Failed to read %s: %m", m->settings.config_path);
-                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
-                                         "Cannot read the configuration file %s: %s; nothing was changed.",
-                                         m->settings.config_path, strerror(-k));
+                return sd_bus_error_set_errnof(error, k,
+                                               "Cannot read the configuration file %s: %s; nothing was changed.",
+                                               m->settings.config_path, strerror(-k));
         }
 
         k = write_file_atomic(m->settings.config_path, text, size, 0644);
         if (k < 0) {
                 log_error_errno(k, "Failed to write the configuration file %s: %m", m->settings.config_path);
-                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
-                                         "Cannot write the configuration file %s: %s; nothing was changed.",
-                                         m->settings.config_path, strerror(-k));
+                return sd_bus_error_set_errnof(error, k,
+                                               "Cannot write the configuration file %s: %s; nothing was changed.",
+                                               m->settings.config_path, strerror(-k));
         }
         return 1;
 }
@@ -206,7 +206,12 @@ static int apply(Manager *m, ApplyKind kind, const char *text, size_t size, cons
                         if (k < 0)
                                 return k;
                 }
+                /* The file is fine again: a fallback to this very generation ends here. */
                 m->config_file_valid = true;
+                if (m->fallback) {
+                        m->fallback = false;
+                        manager_update_status(m);
+                }
                 (void) manager_check_disk(m);
                 *ret_generation = m->generation;
                 return 0;
@@ -501,13 +506,14 @@ int manager_check_disk(Manager *m) {
         size_t size;
         int k;
 
+        /* Something too large or other than a regular file at the path is a change too. */
         k = read_full_file(m->settings.config_path, CONFIG_SIZE_MAX, &text, &size);
         if (k >= 0)
                 sha256_hex(text, size, sha);
-        else if (k != -ENOENT && k != -EFBIG)
+        else if (!IN_SET(k, -ENOENT, -EFBIG, -EISDIR, -EBADFD))
                 return log_warning_errno(k, "Failed to read %s: %m", m->settings.config_path);
 
-        changed = m->config ? !streq(sha, m->sha256) : k >= 0;
+        changed = m->config ? !streq(sha, m->sha256) : k != -ENOENT;
         if (changed == m->config_changed_on_disk)
                 return 0;
 
@@ -516,7 +522,6 @@ int manager_check_disk(Manager *m) {
         if (!m->config)
                 log_event_fields(LOG_NOTICE, QUALITY_MESSAGE_CONFIG_CHANGED_ON_DISK,
                                  LOG_FIELDS(LOG_FIELD("QUALITY_CONFIG_PATH", m->settings.config_path),
-                                            LOG_FIELD("QUALITY_GENERATION", generation),
                                             LOG_FIELD("QUALITY_CONFIG_SHA256", *sha ? sha : NULL)),
                                  "%s %s; no configuration is active, a reload or deploy applies one.",
                                  m->settings.config_path, changed ? "appeared" : "is gone");

@@ -24,13 +24,16 @@ int read_full_file(const char *path, size_t max_size, char **ret, size_t *ret_si
         if (max_size > (size_t) SSIZE_MAX - 2)
                 max_size = (size_t) SSIZE_MAX - 2;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        /* O_NONBLOCK: a FIFO put at the path must not stall the caller until someone writes to it. */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
                 return negative_errno();
         if (fstat(fd, &st) < 0)
                 return negative_errno();
         if (S_ISDIR(st.st_mode))
                 return -EISDIR;
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
 
         for (;;) {
                 ssize_t n;

@@ -7,7 +7,8 @@
 
 /* Reads the whole file into a NUL-terminated buffer, reading at most max_size + 1 bytes: a longer file fails
  * with -EFBIG. When ret_size is NULL the contents must not hold a NUL byte (-EBADMSG), since the caller
- * could not tell where they end. */
+ * could not tell where they end. A directory fails with -EISDIR, any other non-regular file with -EBADFD
+ * (opened without blocking, so a FIFO does not stall the caller). */
 int read_full_file(const char *path, size_t max_size, char **ret, size_t *ret_size);
 
 /* Replaces path with the given contents so that a reader (or a crash) sees either the old file or the new

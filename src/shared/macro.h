@@ -3,6 +3,7 @@
 #pragma once
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,4 +102,18 @@ static inline int negative_errno(void) {
         __extension__({                                                                                      \
                 const __typeof__(((type *) 0)->member) *_mptr = (ptr);                                       \
                 (type *) ((char *) _mptr - offsetof(type, member));                                          \
+        })
+
+/* True if x equals one of the listed constants. */
+#define IN_SET(x, first, ...)                                                                                \
+        __extension__({                                                                                      \
+                const __typeof__(first) _in_set_values[] = { first, __VA_ARGS__ };                           \
+                const __typeof__(x) _in_set_x = (x);                                                         \
+                bool _in_set_found = false;                                                                  \
+                for (size_t _i = 0; _i < ELEMENTSOF(_in_set_values); _i++)                                   \
+                        if (_in_set_values[_i] == _in_set_x) {                                               \
+                                _in_set_found = true;                                                        \
+                                break;                                                                       \
+                        }                                                                                    \
+                _in_set_found;                                                                               \
         })
