@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The org.auteur.QualityTier D-Bus interface: one vtable, its method handlers and properties. */
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -106,6 +107,48 @@ static int verify_admin(Manager *m, sd_bus_message *message, sd_bus_error *error
 
 /* ---- parameters ---- */
 
+static int append_parameter(sd_bus_message *reply, const Parameter *p) {
+        static const char *const signature[_PARAMETER_TYPE_MAX] = {
+                [PARAMETER_INT] = "x",
+                [PARAMETER_DOUBLE] = "d",
+                [PARAMETER_BOOL] = "b",
+                [PARAMETER_STRING] = "s",
+        };
+        int b = p->b, k;
+
+        /* Containers by hand rather than one sd_bus_message_append("{sv}", ...): Resolve is the hot path,
+         * and this skips parsing a signature for every entry. */
+        k = sd_bus_message_open_container(reply, 'e', "sv");
+        if (k < 0)
+                return k;
+        k = sd_bus_message_append_basic(reply, 's', p->key);
+        if (k < 0)
+                return k;
+        k = sd_bus_message_open_container(reply, 'v', signature[p->type]);
+        if (k < 0)
+                return k;
+        switch (p->type) {
+        case PARAMETER_INT:
+                k = sd_bus_message_append_basic(reply, 'x', &p->i);
+                break;
+        case PARAMETER_DOUBLE:
+                k = sd_bus_message_append_basic(reply, 'd', &p->d);
+                break;
+        case PARAMETER_BOOL:
+                k = sd_bus_message_append_basic(reply, 'b', &b);
+                break;
+        default:
+                k = sd_bus_message_append_basic(reply, 's', p->s);
+                break;
+        }
+        if (k < 0)
+                return k;
+        k = sd_bus_message_close_container(reply);
+        if (k < 0)
+                return k;
+        return sd_bus_message_close_container(reply);
+}
+
 static int append_parameters(sd_bus_message *reply, const Mapping *mapping) {
         int k;
 
@@ -114,22 +157,7 @@ static int append_parameters(sd_bus_message *reply, const Mapping *mapping) {
                 return k;
 
         for (size_t i = 0; mapping && i < mapping->n_parameters; i++) {
-                const Parameter *p = mapping->parameters + i;
-
-                switch (p->type) {
-                case PARAMETER_INT:
-                        k = sd_bus_message_append(reply, "{sv}", p->key, "x", p->i);
-                        break;
-                case PARAMETER_DOUBLE:
-                        k = sd_bus_message_append(reply, "{sv}", p->key, "d", p->d);
-                        break;
-                case PARAMETER_BOOL:
-                        k = sd_bus_message_append(reply, "{sv}", p->key, "b", (int) p->b);
-                        break;
-                default:
-                        k = sd_bus_message_append(reply, "{sv}", p->key, "s", p->s);
-                        break;
-                }
+                k = append_parameter(reply, mapping->parameters + i);
                 if (k < 0)
                         return k;
         }
@@ -310,8 +338,8 @@ static int method_health(sd_bus_message *message, void *userdata, sd_bus_error *
 
 static int method_resolve(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_free_ char *file = NULL;
         const char *task_type, *tier_name;
+        char file[PATH_MAX];
         Manager *m = userdata;
         const TaskType *t = NULL;
         const Mapping *mapping;
@@ -327,8 +355,10 @@ static int method_resolve(sd_bus_message *message, void *userdata, sd_bus_error 
                 return k;
         mapping = t->tiers + tier;
 
-        if (asprintf(&file, "%s/%s/%s", m->workflows_root, mapping->workflow_path, WORKFLOW_FILE_NAME) < 0)
-                return -ENOMEM;
+        /* workflow_path is at most WORKFLOW_PATH_MAX bytes; a root too long to fit is refused, not cut. */
+        if ((size_t) snprintf(file, sizeof(file), "%s/%s/%s", m->workflows_root, mapping->workflow_path,
+                              WORKFLOW_FILE_NAME) >= sizeof(file))
+                return -ENAMETOOLONG;
 
         k = sd_bus_message_new_method_return(message, &reply);
         if (k < 0)
