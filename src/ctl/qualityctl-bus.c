@@ -244,7 +244,7 @@ void daemon_info_done(DaemonInfo *info) {
         free(info->status);
         free(info->config_path);
         free(info->workflows_root);
-        *info = (DaemonInfo) { 0 };
+        *info = (DaemonInfo){ 0 };
 }
 
 void daemon_info_print_active(const DaemonInfo *info, const char *verb, FILE *f) {

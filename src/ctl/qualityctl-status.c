@@ -124,7 +124,7 @@ static int health_print_text(const char *status, const char *json) {
                 return 0;
 
         JSON_OBJECT_FOREACH(i, checks)
-                width = MAX(width, (int) strlen(json_object_iter_peek_name(&i)));
+        width = MAX(width, (int) strlen(json_object_iter_peek_name(&i)));
         JSON_OBJECT_FOREACH(i, checks) {
                 struct json_object *check = json_object_iter_peek_value(&i), *s = NULL, *details = NULL;
                 const char *name = json_object_iter_peek_name(&i);

@@ -21,16 +21,11 @@ typedef struct Verb {
 } Verb;
 
 static const Verb verbs[] = {
-        { "status", 0, 0, verb_status },
-        { "health", 0, 0, verb_health },
-        { "history", 0, 0, verb_history },
-        { "validate", 0, 1, verb_validate },
-        { "deploy", 1, 1, verb_deploy },
-        { "reload", 0, 0, verb_reload },
-        { "rollback", 0, 1, verb_rollback },
-        { "resolve", 2, 2, verb_resolve },
-        { "tiers", 1, 1, verb_tiers },
-        { "render", 2, 2, verb_render },
+        { "status", 0, 0, verb_status },     { "health", 0, 0, verb_health },
+        { "history", 0, 0, verb_history },   { "validate", 0, 1, verb_validate },
+        { "deploy", 1, 1, verb_deploy },     { "reload", 0, 0, verb_reload },
+        { "rollback", 0, 1, verb_rollback }, { "resolve", 2, 2, verb_resolve },
+        { "tiers", 1, 1, verb_tiers },       { "render", 2, 2, verb_render },
 };
 
 static void help(void) {

@@ -98,11 +98,10 @@ void daemon_info_print_active(const DaemonInfo *info, const char *verb, FILE *f)
 /* Walks the members of a JSON object in order, as json_object_object_foreach() does, but without its GNU
  * statement expressions (which -Wpedantic rejects under clang). Name and value come from
  * json_object_iter_peek_name(&i) and json_object_iter_peek_value(&i). */
-#define JSON_OBJECT_FOREACH(i, obj)                                                                          \
-        for (struct json_object_iterator i = json_object_iter_begin(obj),                                    \
-                                         i##_end = json_object_iter_end(obj);                                \
+#define JSON_OBJECT_FOREACH(i, obj)                                                                         \
+        for (struct json_object_iterator i = json_object_iter_begin(obj),                                   \
+                                         i##_end = json_object_iter_end(obj);                               \
              !json_object_iter_equal(&i, &i##_end); json_object_iter_next(&i))
-
 
 /* Prints a JSON value on stdout: indented when stdout is a terminal, one line otherwise. */
 int json_print(struct json_object *o);

@@ -51,23 +51,24 @@ static void log_rejected(Manager *m, const Problems *p, const char *what) {
                         first = p->items + i;
 
         snprintf(generation, sizeof(generation), "%" PRIu64, m->generation);
-        log_event_fields(LOG_ERR, QUALITY_MESSAGE_CONFIG_REJECTED,
-                         LOG_FIELDS(LOG_FIELD("QUALITY_CONFIG_PATH", m->settings.config_path),
-                                    LOG_FIELD("QUALITY_PROBLEM_CODE",
-                                              first ? problem_code_to_string(first->code) : NULL),
-                                    LOG_FIELD("QUALITY_GENERATION", m->config ? generation : NULL),
-                                    LOG_FIELD("QUALITY_ENVIRONMENT", m->config ? m->config->environment : NULL),
-                                    LOG_FIELD("QUALITY_CONFIG_SHA256", m->config ? m->sha256 : NULL)),
-                         "%s was rejected with %zu error%s and %zu warning%s; %s.", what, p->n_errors,
-                         p->n_errors == 1 ? "" : "s", p->n_warnings, p->n_warnings == 1 ? "" : "s",
-                         m->config ? "the active configuration keeps serving" : "no configuration is active");
+        log_event_fields(
+                LOG_ERR, QUALITY_MESSAGE_CONFIG_REJECTED,
+                LOG_FIELDS(LOG_FIELD("QUALITY_CONFIG_PATH", m->settings.config_path),
+                           LOG_FIELD("QUALITY_PROBLEM_CODE",
+                                     first ? problem_code_to_string(first->code) : NULL),
+                           LOG_FIELD("QUALITY_GENERATION", m->config ? generation : NULL),
+                           LOG_FIELD("QUALITY_ENVIRONMENT", m->config ? m->config->environment : NULL),
+                           LOG_FIELD("QUALITY_CONFIG_SHA256", m->config ? m->sha256 : NULL)),
+                "%s was rejected with %zu error%s and %zu warning%s; %s.", what, p->n_errors,
+                p->n_errors == 1 ? "" : "s", p->n_warnings, p->n_warnings == 1 ? "" : "s",
+                m->config ? "the active configuration keeps serving" : "no configuration is active");
 
         for (size_t i = 0; i < p->n_items; i++) {
                 const Problem *x = p->items + i;
 
-                log_full(x->severity == SEVERITY_ERROR ? LOG_ERR : LOG_WARNING, "%s:%u:%u: %s[%s]: %s", p->file,
-                         x->line, x->column, severity_to_string(x->severity), problem_code_to_string(x->code),
-                         x->message);
+                log_full(x->severity == SEVERITY_ERROR ? LOG_ERR : LOG_WARNING, "%s:%u:%u: %s[%s]: %s",
+                         p->file, x->line, x->column, severity_to_string(x->severity),
+                         problem_code_to_string(x->code), x->message);
         }
 }
 
@@ -87,8 +88,8 @@ static int set_invalid_config(sd_bus_error *error, const Problems *p) {
 
                 if (x->severity != SEVERITY_ERROR)
                         continue;
-                fprintf(f, "\n%s:%u:%u: error[%s]: %s", p->file, x->line, x->column, problem_code_to_string(x->code),
-                        x->message);
+                fprintf(f, "\n%s:%u:%u: error[%s]: %s", p->file, x->line, x->column,
+                        problem_code_to_string(x->code), x->message);
                 shown++;
         }
         if (fclose(f) != 0)
@@ -105,13 +106,15 @@ static void log_applied(Manager *m, ApplyKind kind, const char *origin) {
         char generation[DECIMAL_STR_MAX(uint64_t)];
 
         snprintf(generation, sizeof(generation), "%" PRIu64, m->generation);
-        log_event_fields(LOG_NOTICE, kind == APPLY_ROLLBACK ? QUALITY_MESSAGE_ROLLBACK : QUALITY_MESSAGE_CONFIG_APPLIED,
-                         LOG_FIELDS(LOG_FIELD("QUALITY_GENERATION", generation),
-                                    LOG_FIELD("QUALITY_ENVIRONMENT", m->config->environment),
-                                    LOG_FIELD("QUALITY_CONFIG_PATH", m->settings.config_path),
-                                    LOG_FIELD("QUALITY_CONFIG_SHA256", m->sha256)),
-                         "Configuration generation %s of environment '%s' applied (%s), serving %zu mappings.",
-                         generation, m->config->environment, origin, m->config->n_mappings);
+        log_event_fields(
+                LOG_NOTICE,
+                kind == APPLY_ROLLBACK ? QUALITY_MESSAGE_ROLLBACK : QUALITY_MESSAGE_CONFIG_APPLIED,
+                LOG_FIELDS(LOG_FIELD("QUALITY_GENERATION", generation),
+                           LOG_FIELD("QUALITY_ENVIRONMENT", m->config->environment),
+                           LOG_FIELD("QUALITY_CONFIG_PATH", m->settings.config_path),
+                           LOG_FIELD("QUALITY_CONFIG_SHA256", m->sha256)),
+                "Configuration generation %s of environment '%s' applied (%s), serving %zu mappings.",
+                generation, m->config->environment, origin, m->config->n_mappings);
 }
 
 /* Makes config the active configuration, as the generation info describes. fallback: it is served because
@@ -160,17 +163,17 @@ static int write_config(Manager *m, const char *text, size_t size, const char *s
                         return 0;
         } else if (k != -ENOENT) {
                 log_error_errno(k, "Failed to read %s: %m", m->settings.config_path);
-                return sd_bus_error_set_errnof(error, k,
-                                               "Cannot read the configuration file %s: %s; nothing was changed.",
-                                               m->settings.config_path, strerror(-k));
+                return sd_bus_error_set_errnof(
+                        error, k, "Cannot read the configuration file %s: %s; nothing was changed.",
+                        m->settings.config_path, strerror(-k));
         }
 
         k = write_file_atomic(m->settings.config_path, text, size, 0644);
         if (k < 0) {
                 log_error_errno(k, "Failed to write the configuration file %s: %m", m->settings.config_path);
-                return sd_bus_error_set_errnof(error, k,
-                                               "Cannot write the configuration file %s: %s; nothing was changed.",
-                                               m->settings.config_path, strerror(-k));
+                return sd_bus_error_set_errnof(
+                        error, k, "Cannot write the configuration file %s: %s; nothing was changed.",
+                        m->settings.config_path, strerror(-k));
         }
         return 1;
 }
@@ -226,9 +229,10 @@ static int apply(Manager *m, ApplyKind kind, const char *text, size_t size, cons
         k = validate(m, text, size, &problems, &config);
         if (k < 0) {
                 if (k == -EINVAL || problems_has_errors(&problems)) {
-                        log_rejected(m, &problems, kind == APPLY_DEPLOY ? "A deployed configuration" :
-                                                   kind == APPLY_ROLLBACK ? "The rolled-back configuration" :
-                                                                            "The configuration file");
+                        log_rejected(m, &problems,
+                                     kind == APPLY_DEPLOY     ? "A deployed configuration"
+                                     : kind == APPLY_ROLLBACK ? "The rolled-back configuration"
+                                                              : "The configuration file");
                         k = set_invalid_config(error, &problems);
                 } else
                         k = sd_bus_error_set_errnof(error, k, "Failed to validate the configuration: %s",
@@ -248,14 +252,15 @@ static int apply(Manager *m, ApplyKind kind, const char *text, size_t size, cons
                 wrote = k > 0;
         }
 
-        k = generation_store_append(m->generations, text, size, origin, config->environment, now(CLOCK_REALTIME),
-                                    &info);
+        k = generation_store_append(m->generations, text, size, origin, config->environment,
+                                    now(CLOCK_REALTIME), &info);
         if (k < 0) {
                 log_error_errno(k, "Failed to record a new generation in %s: %m",
                                 generation_store_path(m->generations));
                 if (wrote)
                         restore_config(m, &previous);
-                k = sd_bus_error_set_errnof(error, k, "Cannot record the new generation: %s; nothing was changed.",
+                k = sd_bus_error_set_errnof(error, k,
+                                            "Cannot record the new generation: %s; nothing was changed.",
                                             strerror(-k));
                 m->reload_failure_total++;
                 goto finish;
@@ -331,7 +336,8 @@ int manager_rollback(Manager *m, uint64_t generation, sd_bus_error *error, uint6
         k = generation_store_read(m->generations, generation, &text, &size);
         if (k < 0)
                 return sd_bus_error_setf(error, QUALITY_ERROR_NO_SUCH_GENERATION,
-                                         "Generation %" PRIu64 " cannot be read: %s.", generation, strerror(-k));
+                                         "Generation %" PRIu64 " cannot be read: %s.", generation,
+                                         strerror(-k));
 
         if (asprintf(&origin, "rollback:%" PRIu64, generation) < 0)
                 return -ENOMEM;
@@ -359,8 +365,8 @@ static int decide_workflows_root(Manager *m, const char *file_text, size_t file_
 
                 size = file_size;
                 if (attempt == 1) {
-                        if (!newest || generation_store_read(m->generations, newest->generation, &generation_text,
-                                                             &size) < 0)
+                        if (!newest || generation_store_read(m->generations, newest->generation,
+                                                             &generation_text, &size) < 0)
                                 break;
                         text = generation_text;
                 }
@@ -419,7 +425,8 @@ static int load_fallback(Manager *m) {
         k = swap_in(m, TAKE_PTR(config), newest, true);
         if (k < 0)
                 return k;
-        log_warning("Serving the last applied generation %" PRIu64 " (degraded) until a valid configuration is "
+        log_warning("Serving the last applied generation %" PRIu64
+                    " (degraded) until a valid configuration is "
                     "deployed or reloaded.",
                     m->generation);
         return 0;
@@ -526,12 +533,13 @@ int manager_check_disk(Manager *m) {
                                  "%s %s; no configuration is active, a reload or deploy applies one.",
                                  m->settings.config_path, changed ? "appeared" : "is gone");
         else
-                log_event_fields(LOG_NOTICE, QUALITY_MESSAGE_CONFIG_CHANGED_ON_DISK,
-                                 LOG_FIELDS(LOG_FIELD("QUALITY_CONFIG_PATH", m->settings.config_path),
-                                            LOG_FIELD("QUALITY_GENERATION", generation),
-                                            LOG_FIELD("QUALITY_CONFIG_SHA256", *sha ? sha : NULL)),
-                                 changed ? "%s no longer matches the active generation %s; only a reload applies it."
-                                         : "%s matches the active generation %s again.",
-                                 m->settings.config_path, generation);
+                log_event_fields(
+                        LOG_NOTICE, QUALITY_MESSAGE_CONFIG_CHANGED_ON_DISK,
+                        LOG_FIELDS(LOG_FIELD("QUALITY_CONFIG_PATH", m->settings.config_path),
+                                   LOG_FIELD("QUALITY_GENERATION", generation),
+                                   LOG_FIELD("QUALITY_CONFIG_SHA256", *sha ? sha : NULL)),
+                        changed ? "%s no longer matches the active generation %s; only a reload applies it."
+                                : "%s matches the active generation %s again.",
+                        m->settings.config_path, generation);
         return manager_emit_changes(m, "ConfigChangedOnDisk", NULL);
 }

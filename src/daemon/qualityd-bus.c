@@ -97,12 +97,12 @@ static int verify_admin(Manager *m, sd_bus_message *message, sd_bus_error *error
         }
 
         log_event_fields(LOG_WARNING, QUALITY_MESSAGE_UNAUTHORIZED_CALL,
-                  LOG_FIELDS(LOG_FIELD("QUALITY_CALLER_UID", uid_text)),
-                  "Refused %s() from UID %s: only root and members of group '%s' may call it.", method, uid_text,
-                  m->settings.admin_group);
+                         LOG_FIELDS(LOG_FIELD("QUALITY_CALLER_UID", uid_text)),
+                         "Refused %s() from UID %s: only root and members of group '%s' may call it.",
+                         method, uid_text, m->settings.admin_group);
         return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
-                                 "Only root and members of group '%s' may call %s().", m->settings.admin_group,
-                                 method);
+                                 "Only root and members of group '%s' may call %s().",
+                                 m->settings.admin_group, method);
 }
 
 /* ---- parameters ---- */
@@ -177,18 +177,21 @@ static int lookup_mapping(Manager *m, const char *task_type, const char *tier_na
 
         t = config_find_task_type(m->config, task_type);
         if (!t)
-                return sd_bus_error_setf(error, QUALITY_ERROR_NO_SUCH_TASK_TYPE, "There is no task type '%s'.",
-                                         task_type);
+                return sd_bus_error_setf(error, QUALITY_ERROR_NO_SUCH_TASK_TYPE,
+                                         "There is no task type '%s'.", task_type);
 
         tier = tier_from_string(tier_name);
         if (tier < 0)
                 return sd_bus_error_setf(error, QUALITY_ERROR_NO_SUCH_TIER,
-                                         "There is no tier '%s'; tiers are low, standard and high.", tier_name);
+                                         "There is no tier '%s'; tiers are low, standard and high.",
+                                         tier_name);
         if (!m->config->tiers[tier].enabled)
-                return sd_bus_error_setf(error, QUALITY_ERROR_TIER_DISABLED, "Tier '%s' is disabled.", tier_name);
+                return sd_bus_error_setf(error, QUALITY_ERROR_TIER_DISABLED, "Tier '%s' is disabled.",
+                                         tier_name);
         if (!mapping_is_set(t->tiers + tier))
                 return sd_bus_error_setf(error, QUALITY_ERROR_NO_SUCH_TIER,
-                                         "Task type '%s' has no mapping for tier '%s'.", task_type, tier_name);
+                                         "Task type '%s' has no mapping for tier '%s'.", task_type,
+                                         tier_name);
 
         *ret_task_type = t;
         *ret_tier = tier;
@@ -297,7 +300,8 @@ static int method_deploy(sd_bus_message *message, void *userdata, sd_bus_error *
 
         if (!origin_valid(origin))
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "The origin must be at most %u printable characters.", DEPLOY_ORIGIN_MAX);
+                                         "The origin must be at most %u printable characters.",
+                                         DEPLOY_ORIGIN_MAX);
 
         k = manager_deploy(m, text, *origin ? origin : "deploy", error, &generation);
         return reply_generation(message, k, generation);
@@ -405,8 +409,8 @@ static int find_task_type(Manager *m, const char *name, sd_bus_error *error, con
                                         "No configuration is active; deploy a valid one.");
         t = config_find_task_type(m->config, name);
         if (!t)
-                return sd_bus_error_setf(error, QUALITY_ERROR_NO_SUCH_TASK_TYPE, "There is no task type '%s'.",
-                                         name);
+                return sd_bus_error_setf(error, QUALITY_ERROR_NO_SUCH_TASK_TYPE,
+                                         "There is no task type '%s'.", name);
         *ret = t;
         return 0;
 }
@@ -551,8 +555,9 @@ static int property_get_version(sd_bus *bus, const char *path, const char *inter
         return sd_bus_message_append(reply, "s", PACKAGE_VERSION);
 }
 
-static int property_get_environment(sd_bus *bus, const char *path, const char *interface, const char *property,
-                                    sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+static int property_get_environment(sd_bus *bus, const char *path, const char *interface,
+                                    const char *property, sd_bus_message *reply, void *userdata,
+                                    sd_bus_error *error) {
         Manager *m = userdata;
         return sd_bus_message_append(reply, "s", m->config ? m->config->environment : "");
 }
@@ -574,6 +579,8 @@ static int property_get_bool(sd_bus *bus, const char *path, const char *interfac
         return sd_bus_message_append(reply, "b", (int) *(bool *) userdata);
 }
 
+/* One line per argument list, as systemd lays out its vtables. */
+/* clang-format off */
 const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
 
@@ -657,6 +664,7 @@ const sd_bus_vtable manager_vtable[] = {
 
         SD_BUS_VTABLE_END,
 };
+/* clang-format on */
 
 int manager_emit_changes(Manager *m, const char *first_property, ...) {
         _cleanup_free_ char **names = NULL;
@@ -687,8 +695,8 @@ int manager_emit_changes(Manager *m, const char *first_property, ...) {
 int manager_emit_reloaded(Manager *m) {
         if (!m->bus)
                 return 0;
-        return sd_bus_emit_signal(m->bus, QUALITY_BUS_PATH, QUALITY_BUS_INTERFACE, "Reloaded", "ts", m->generation,
-                                  m->sha256);
+        return sd_bus_emit_signal(m->bus, QUALITY_BUS_PATH, QUALITY_BUS_INTERFACE, "Reloaded", "ts",
+                                  m->generation, m->sha256);
 }
 
 int manager_connect_bus(Manager *m) {
@@ -698,7 +706,8 @@ int manager_connect_bus(Manager *m) {
         if (k < 0)
                 return log_error_errno(k, "Failed to connect to the system bus: %m");
 
-        k = sd_bus_add_object_vtable(m->bus, NULL, QUALITY_BUS_PATH, QUALITY_BUS_INTERFACE, manager_vtable, m);
+        k = sd_bus_add_object_vtable(m->bus, NULL, QUALITY_BUS_PATH, QUALITY_BUS_INTERFACE, manager_vtable,
+                                     m);
         if (k < 0)
                 return log_error_errno(k, "Failed to add the object %s: %m", QUALITY_BUS_PATH);
 

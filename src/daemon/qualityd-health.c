@@ -46,14 +46,15 @@ static void log_workflow_change(Manager *m, const TaskType *t, Tier tier, const 
 
         snprintf(generation, sizeof(generation), "%" PRIu64, m->generation);
         if (result->code >= 0)
-                log_event_fields(alert_level_to_priority(&m->config->monitoring), QUALITY_MESSAGE_WORKFLOW_MISSING,
-                                 LOG_FIELDS(LOG_FIELD("QUALITY_TASK_TYPE", t->name),
-                                            LOG_FIELD("QUALITY_TIER", tier_to_string(tier)),
-                                            LOG_FIELD("QUALITY_WORKFLOW_PATH", mapping->workflow_path),
-                                            LOG_FIELD("QUALITY_PROBLEM_CODE", problem_code_to_string(result->code)),
-                                            LOG_FIELD("QUALITY_GENERATION", generation)),
-                                 "%s Task type '%s', tier '%s' cannot be rendered until it is back.",
-                                 result->message, t->name, tier_to_string(tier));
+                log_event_fields(
+                        alert_level_to_priority(&m->config->monitoring), QUALITY_MESSAGE_WORKFLOW_MISSING,
+                        LOG_FIELDS(LOG_FIELD("QUALITY_TASK_TYPE", t->name),
+                                   LOG_FIELD("QUALITY_TIER", tier_to_string(tier)),
+                                   LOG_FIELD("QUALITY_WORKFLOW_PATH", mapping->workflow_path),
+                                   LOG_FIELD("QUALITY_PROBLEM_CODE", problem_code_to_string(result->code)),
+                                   LOG_FIELD("QUALITY_GENERATION", generation)),
+                        "%s Task type '%s', tier '%s' cannot be rendered until it is back.", result->message,
+                        t->name, tier_to_string(tier));
         else
                 log_event_fields(LOG_NOTICE, QUALITY_MESSAGE_WORKFLOW_RESTORED,
                                  LOG_FIELDS(LOG_FIELD("QUALITY_TASK_TYPE", t->name),
@@ -79,7 +80,8 @@ int manager_check_workflows(Manager *m) {
                 /* No root, no workflows: every served one is missing. */
                 w->n_broken = c->n_mappings;
                 free(w->first_problem);
-                if (asprintf(&w->first_problem, "The workflows root %s cannot be opened.", m->workflows_root) < 0)
+                if (asprintf(&w->first_problem, "The workflows root %s cannot be opened.",
+                             m->workflows_root) < 0)
                         w->first_problem = NULL;
                 manager_update_status(m);
                 return 0;
@@ -147,11 +149,12 @@ void manager_update_status(Manager *m) {
                 return;
 
         snprintf(generation, sizeof(generation), "%" PRIu64, m->generation);
-        log_event_fields(s > m->status ? LOG_WARNING : LOG_NOTICE, QUALITY_MESSAGE_HEALTH_CHANGED,
-                         LOG_FIELDS(LOG_FIELD("QUALITY_GENERATION", generation),
-                                    LOG_FIELD("QUALITY_ENVIRONMENT", m->config ? m->config->environment : NULL)),
-                         "Status changed from %s to %s.", health_status_to_string(m->status),
-                         health_status_to_string(s));
+        log_event_fields(
+                s > m->status ? LOG_WARNING : LOG_NOTICE, QUALITY_MESSAGE_HEALTH_CHANGED,
+                LOG_FIELDS(LOG_FIELD("QUALITY_GENERATION", generation),
+                           LOG_FIELD("QUALITY_ENVIRONMENT", m->config ? m->config->environment : NULL)),
+                "Status changed from %s to %s.", health_status_to_string(m->status),
+                health_status_to_string(s));
         m->status = s;
         (void) manager_emit_changes(m, "Status", NULL);
         manager_notify_status(m, NULL);
@@ -177,7 +180,8 @@ int manager_adopt_config(Manager *m, Config *old) {
                 const TaskType *t = config_find_task_type(old, m->config->task_types[i].name);
 
                 if (t)
-                        memcpy(selections + i * _TIER_MAX, m->selections + (size_t) (t - old->task_types) * _TIER_MAX,
+                        memcpy(selections + i * _TIER_MAX,
+                               m->selections + (size_t) (t - old->task_types) * _TIER_MAX,
                                sizeof(uint64_t) * _TIER_MAX);
         }
 
@@ -195,11 +199,13 @@ int manager_status_line(Manager *m, char **ret) {
         int k;
 
         if (!m->config)
-                k = asprintf(ret, "No configuration active (%s); deploy a valid one.", health_status_to_string(m->status));
+                k = asprintf(ret, "No configuration active (%s); deploy a valid one.",
+                             health_status_to_string(m->status));
         else
                 k = asprintf(ret, "Environment %s, generation %" PRIu64 ", %zu mappings, %s%s.",
                              m->config->environment, m->generation, m->config->n_mappings,
-                             health_status_to_string(m->status), m->fallback ? " (config file invalid)" : "");
+                             health_status_to_string(m->status),
+                             m->fallback ? " (config file invalid)" : "");
         return k < 0 ? -ENOMEM : 0;
 }
 
@@ -215,8 +221,8 @@ static int add(struct json_object *o, const char *key, struct json_object *value
         return 0;
 }
 
-static int add_check(struct json_object *checks, struct json_object *failed, const char *name, HealthStatus s,
-                     const char *details) {
+static int add_check(struct json_object *checks, struct json_object *failed, const char *name,
+                     HealthStatus s, const char *details) {
         struct json_object *o = json_object_new_object();
         int k;
 
@@ -268,17 +274,21 @@ int manager_health_json(Manager *m, char **ret) {
 
         if (!m->config) {
                 config_status = HEALTH_UNHEALTHY;
-                k = asprintf(&configuration, "No configuration is active: %s is %s and no generation was ever "
-                             "applied.", m->settings.config_path, m->config_file_valid ? "valid" : "invalid");
+                k = asprintf(&configuration,
+                             "No configuration is active: %s is %s and no generation was ever "
+                             "applied.",
+                             m->settings.config_path, m->config_file_valid ? "valid" : "invalid");
         } else if (m->fallback) {
                 config_status = HEALTH_DEGRADED;
-                k = asprintf(&configuration, "%s is invalid; serving the last applied generation %" PRIu64 ".",
+                k = asprintf(&configuration,
+                             "%s is invalid; serving the last applied generation %" PRIu64 ".",
                              m->settings.config_path, m->generation);
         } else {
                 config_status = HEALTH_HEALTHY;
-                k = asprintf(&configuration, "Generation %" PRIu64 " of environment '%s' is active%s.", m->generation,
-                             m->config->environment,
-                             m->config_changed_on_disk ? "; the file on disk differs and is not applied" : "");
+                k = asprintf(&configuration, "Generation %" PRIu64 " of environment '%s' is active%s.",
+                             m->generation, m->config->environment,
+                             m->config_changed_on_disk ? "; the file on disk differs and is not applied"
+                                                       : "");
         }
         if (k < 0)
                 return -ENOMEM;
@@ -288,8 +298,9 @@ int manager_health_json(Manager *m, char **ret) {
                 k = asprintf(&workflows, "No workflows are served.");
         } else if (m->workflows.n_broken > 0) {
                 workflows_status = HEALTH_DEGRADED;
-                k = asprintf(&workflows, "%zu of %zu workflows are missing or unusable. %s", m->workflows.n_broken,
-                             m->config->n_mappings, m->workflows.first_problem ? m->workflows.first_problem : "");
+                k = asprintf(&workflows, "%zu of %zu workflows are missing or unusable. %s",
+                             m->workflows.n_broken, m->config->n_mappings,
+                             m->workflows.first_problem ? m->workflows.first_problem : "");
         } else {
                 workflows_status = HEALTH_HEALTHY;
                 k = asprintf(&workflows, "All %zu workflows are present beneath %s.", m->config->n_mappings,
@@ -301,8 +312,8 @@ int manager_health_json(Manager *m, char **ret) {
         /* Deploy and Rollback write the config file and the state directory. */
         if (access(m->config_dir, W_OK) < 0) {
                 permissions_status = HEALTH_DEGRADED;
-                k = asprintf(&permissions, "%s is not writable: %s; Deploy and Rollback will fail.", m->config_dir,
-                             strerror(errno));
+                k = asprintf(&permissions, "%s is not writable: %s; Deploy and Rollback will fail.",
+                             m->config_dir, strerror(errno));
         } else if (access(m->settings.state_dir, W_OK) < 0) {
                 permissions_status = HEALTH_DEGRADED;
                 k = asprintf(&permissions, "%s is not writable: %s; no new generation can be recorded.",
@@ -332,7 +343,8 @@ int manager_health_json(Manager *m, char **ret) {
         if (k >= 0)
                 k = add(top, "generation", json_object_new_int64((int64_t) m->generation));
         if (k >= 0)
-                k = add(top, "mappings", json_object_new_int64(m->config ? (int64_t) m->config->n_mappings : 0));
+                k = add(top, "mappings",
+                        json_object_new_int64(m->config ? (int64_t) m->config->n_mappings : 0));
         if (k >= 0)
                 k = add(top, "workflows_missing", json_object_new_int64((int64_t) m->workflows.n_broken));
         if (k >= 0)
@@ -375,8 +387,8 @@ int manager_metrics_text(Manager *m, char **ret) {
 
         write_metric_header(f, "quality_config_last_modified", "gauge",
                             "When the active configuration was applied, in seconds since the epoch.");
-        fprintf(f, "quality_config_last_modified %" PRIu64 ".%06" PRIu64 "\n", m->last_reload_usec / USEC_PER_SEC,
-                m->last_reload_usec % USEC_PER_SEC);
+        fprintf(f, "quality_config_last_modified %" PRIu64 ".%06" PRIu64 "\n",
+                m->last_reload_usec / USEC_PER_SEC, m->last_reload_usec % USEC_PER_SEC);
         write_metric_header(f, "quality_config_valid", "gauge",
                             "Whether the configuration file passed its last validation (1) or not (0).");
         fprintf(f, "quality_config_valid %d\n", m->config_file_valid ? 1 : 0);
@@ -404,7 +416,8 @@ int manager_metrics_text(Manager *m, char **ret) {
         fprintf(f, "quality_reload_total{result=\"failure\"} %" PRIu64 "\n", m->reload_failure_total);
         write_metric_header(f, "quality_mappings", "gauge", "Task type and tier mappings served.");
         fprintf(f, "quality_mappings %zu\n", m->config ? m->config->n_mappings : 0);
-        write_metric_header(f, "quality_health_status", "gauge", "Status: 0 healthy, 1 degraded, 2 unhealthy.");
+        write_metric_header(f, "quality_health_status", "gauge",
+                            "Status: 0 healthy, 1 degraded, 2 unhealthy.");
         fprintf(f, "quality_health_status %d\n", (int) m->status);
 
         if (fclose(f) != 0)
@@ -433,8 +446,9 @@ static int on_check_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 int manager_start_check_timer(Manager *m) {
         int k;
 
-        k = sd_event_add_time_relative(m->event, &m->check_timer, CLOCK_MONOTONIC, m->settings.check_interval_usec,
-                                       m->settings.check_interval_usec / 10, on_check_timer, m);
+        k = sd_event_add_time_relative(m->event, &m->check_timer, CLOCK_MONOTONIC,
+                                       m->settings.check_interval_usec, m->settings.check_interval_usec / 10,
+                                       on_check_timer, m);
         if (k < 0)
                 return log_error_errno(k, "Failed to add the check timer: %m");
         return 0;

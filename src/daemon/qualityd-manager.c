@@ -32,7 +32,7 @@ int manager_new(Settings *settings, Manager **ret) {
                 return -ENOMEM;
 
         m->settings = *settings;
-        *settings = (Settings) { 0 };
+        *settings = (Settings){ 0 };
         m->status = HEALTH_UNHEALTHY;
 
         copy = strdup(m->settings.config_path);
@@ -111,8 +111,8 @@ static int on_config_dir_event(sd_event_source *s, const struct inotify_event *e
                 if (k >= 0)
                         k = sd_event_source_set_enabled(m->disk_check_timer, SD_EVENT_ONESHOT);
         } else
-                k = sd_event_add_time_relative(m->event, &m->disk_check_timer, CLOCK_MONOTONIC, DISK_CHECK_DELAY_USEC,
-                                               0, on_disk_check_timer, m);
+                k = sd_event_add_time_relative(m->event, &m->disk_check_timer, CLOCK_MONOTONIC,
+                                               DISK_CHECK_DELAY_USEC, 0, on_disk_check_timer, m);
         if (k < 0)
                 log_warning_errno(k, "Failed to schedule a check of %s: %m", m->settings.config_path);
         return 0;
@@ -127,8 +127,9 @@ int manager_watch_config_dir(Manager *m) {
                                  on_config_dir_event, m);
         if (k < 0)
                 /* The periodic check still notices changes, only later. */
-                log_warning_errno(k, "Failed to watch %s, changes to %s are noticed at the next periodic check: %m",
-                                  m->config_dir, m->settings.config_path);
+                log_warning_errno(
+                        k, "Failed to watch %s, changes to %s are noticed at the next periodic check: %m",
+                        m->config_dir, m->settings.config_path);
         return 0;
 }
 
@@ -200,12 +201,13 @@ int manager_start(Manager *m) {
                 return k;
 
         snprintf(generation, sizeof(generation), "%" PRIu64, m->generation);
-        log_event_fields(LOG_INFO, QUALITY_MESSAGE_DAEMON_STARTED,
-                         LOG_FIELDS(LOG_FIELD("QUALITY_CONFIG_PATH", m->settings.config_path),
-                                    LOG_FIELD("QUALITY_GENERATION", m->config ? generation : NULL),
-                                    LOG_FIELD("QUALITY_ENVIRONMENT", m->config ? m->config->environment : NULL)),
-                         "auteur-qualityd %s started on %s: status %s, workflows beneath %s.", PACKAGE_VERSION,
-                         m->settings.config_path, health_status_to_string(m->status), m->workflows_root);
+        log_event_fields(
+                LOG_INFO, QUALITY_MESSAGE_DAEMON_STARTED,
+                LOG_FIELDS(LOG_FIELD("QUALITY_CONFIG_PATH", m->settings.config_path),
+                           LOG_FIELD("QUALITY_GENERATION", m->config ? generation : NULL),
+                           LOG_FIELD("QUALITY_ENVIRONMENT", m->config ? m->config->environment : NULL)),
+                "auteur-qualityd %s started on %s: status %s, workflows beneath %s.", PACKAGE_VERSION,
+                m->settings.config_path, health_status_to_string(m->status), m->workflows_root);
         manager_notify_status(m, "READY=1");
         return 0;
 }

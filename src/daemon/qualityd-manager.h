@@ -38,9 +38,9 @@ typedef struct Settings {
 
 /* What a Health call or a periodic check found about the served workflows. */
 typedef struct WorkflowState {
-        uint8_t *broken;      /* per served slot (task type index * _TIER_MAX + tier): 1 if failing */
-        size_t n_broken;      /* how many slots are failing */
-        char *first_problem;  /* message of one failing workflow, for the health details */
+        uint8_t *broken;          /* per served slot (task type index * _TIER_MAX + tier): 1 if failing */
+        size_t n_broken;          /* how many slots are failing */
+        char *first_problem;      /* message of one failing workflow, for the health details */
         uint64_t last_check_usec; /* CLOCK_MONOTONIC */
 } WorkflowState;
 
@@ -65,7 +65,7 @@ typedef struct Manager {
         uint64_t last_reload_usec; /* CLOCK_REALTIME of the last apply */
         bool fallback;             /* serving the last generation because the file was invalid at start-up */
         bool config_changed_on_disk;
-        bool config_file_valid;    /* the last validation of the file at the config path succeeded */
+        bool config_file_valid; /* the last validation of the file at the config path succeeded */
 
         GenerationStore *generations;
         WorkflowChecker *checker; /* long-lived: unchanged workflow files are not parsed again */

@@ -36,7 +36,8 @@ typedef struct Loader {
 
 /* A name from the file as messages show it, for "%.*s%s": at most SHOWN_NAME_MAX bytes, then "...". */
 #define SHOWN_NAME_MAX 64U
-#define SHOWN_NAME(s, n) (int) MIN((size_t) (n), (size_t) SHOWN_NAME_MAX), (s), (n) > SHOWN_NAME_MAX ? "..." : ""
+#define SHOWN_NAME(s, n)                                                                                    \
+        (int) MIN((size_t) (n), (size_t) SHOWN_NAME_MAX), (s), (n) > SHOWN_NAME_MAX ? "..." : ""
 
 static inline Loader *loader_of(YamlReader *r) {
         return container_of(r, Loader, reader);

@@ -59,8 +59,8 @@ static int dispatch_key(YamlReader *r, const char *key, size_t n, Position key_p
 
                 if (d->seen[i].line > 0) {
                         k = load_error(r, PROBLEM_DUPLICATE_KEY, key_position,
-                                    "Duplicate key '%s' in %s; it was first given at line %u.", key, t->what,
-                                    d->seen[i].line);
+                                       "Duplicate key '%s' in %s; it was first given at line %u.", key,
+                                       t->what, d->seen[i].line);
                         return k < 0 ? k : yaml_reader_skip(r);
                 }
                 d->seen[i] = key_position;
@@ -73,11 +73,12 @@ static int dispatch_key(YamlReader *r, const char *key, size_t n, Position key_p
 
         suggestion = suggest_closest(key, n, names);
         if (suggestion)
-                k = load_error(r, PROBLEM_UNKNOWN_KEY, key_position, "Unknown key '%.*s%s' in %s, did you mean '%s'?",
-                               SHOWN_NAME(key, n), t->what, suggestion);
+                k = load_error(r, PROBLEM_UNKNOWN_KEY, key_position,
+                               "Unknown key '%.*s%s' in %s, did you mean '%s'?", SHOWN_NAME(key, n), t->what,
+                               suggestion);
         else
-                k = load_error(r, PROBLEM_UNKNOWN_KEY, key_position, "Unknown key '%.*s%s' in %s.", SHOWN_NAME(key, n),
-                               t->what);
+                k = load_error(r, PROBLEM_UNKNOWN_KEY, key_position, "Unknown key '%.*s%s' in %s.",
+                               SHOWN_NAME(key, n), t->what);
         return k < 0 ? k : yaml_reader_skip(r);
 }
 
@@ -103,7 +104,7 @@ int read_string(YamlReader *r, const char *what, const char **ret) {
 
         if (r->event.type != YAML_SCALAR_EVENT || yaml_reader_resolve(r).kind == SCALAR_NULL) {
                 int k = load_reject(r, PROBLEM_BAD_TYPE, "'%s' must be a string, not %s.", what,
-                                     yaml_reader_describe(r));
+                                    yaml_reader_describe(r));
                 return k < 0 ? k : 0;
         }
 
@@ -132,7 +133,7 @@ int read_bool(YamlReader *r, const char *what, bool *ret) {
         }
 
         int k = load_reject(r, PROBLEM_BAD_TYPE, "'%s' must be true or false, not %s.", what,
-                             yaml_reader_describe(r));
+                            yaml_reader_describe(r));
         return k < 0 ? k : 0;
 }
 

@@ -70,22 +70,29 @@ static int convert_known_parameter(YamlReader *r, const ParameterDef *def, Scala
         case PARAMETER_INT:
                 if (v.kind == SCALAR_INT_OVERFLOW)
                         k = load_error(r, PROBLEM_OUT_OF_RANGE, vp,
-                                    "Parameter '%s' is %s, beyond the range of a 64-bit integer.", def->name, text);
+                                       "Parameter '%s' is %s, beyond the range of a 64-bit integer.",
+                                       def->name, text);
                 else if (v.kind != SCALAR_INT)
-                        k = load_error(r, PROBLEM_BAD_TYPE, vp, "Parameter '%s' must be an integer, not %s%s.",
-                                    def->name, yaml_reader_describe(r),
-                                    r->event.data.scalar.style != YAML_PLAIN_SCALAR_STYLE ? " (it is quoted)" : "");
+                        k = load_error(
+                                r, PROBLEM_BAD_TYPE, vp, "Parameter '%s' must be an integer, not %s%s.",
+                                def->name, yaml_reader_describe(r),
+                                r->event.data.scalar.style != YAML_PLAIN_SCALAR_STYLE ? " (it is quoted)"
+                                                                                      : "");
                 else if (v.i < def->min_int || v.i > def->max_int)
-                        k = def->max_int == INT64_MAX ?
-                                load_error(r, PROBLEM_OUT_OF_RANGE, vp, "Parameter '%s' is %" PRIi64
-                                        ", but must be at least %" PRIi64 ".", def->name, v.i, def->min_int) :
-                                load_error(r, PROBLEM_OUT_OF_RANGE, vp, "Parameter '%s' is %" PRIi64
-                                        ", but must be between %" PRIi64 " and %" PRIi64 ".", def->name, v.i,
-                                        def->min_int, def->max_int);
+                        k = def->max_int == INT64_MAX
+                                    ? load_error(r, PROBLEM_OUT_OF_RANGE, vp,
+                                                 "Parameter '%s' is %" PRIi64
+                                                 ", but must be at least %" PRIi64 ".",
+                                                 def->name, v.i, def->min_int)
+                                    : load_error(r, PROBLEM_OUT_OF_RANGE, vp,
+                                                 "Parameter '%s' is %" PRIi64
+                                                 ", but must be between %" PRIi64 " and %" PRIi64 ".",
+                                                 def->name, v.i, def->min_int, def->max_int);
                 else if (v.i % def->multiple != 0)
                         k = load_error(r, PROBLEM_OUT_OF_RANGE, vp,
-                                    "Parameter '%s' is %" PRIi64 ", but must be a multiple of %" PRIi64 ".",
-                                    def->name, v.i, def->multiple);
+                                       "Parameter '%s' is %" PRIi64 ", but must be a multiple of %" PRIi64
+                                       ".",
+                                       def->name, v.i, def->multiple);
                 else {
                         p->i = v.i;
                         return 1;
@@ -103,14 +110,16 @@ static int convert_known_parameter(YamlReader *r, const ParameterDef *def, Scala
                         d = INFINITY;
                 else {
                         k = load_error(r, PROBLEM_BAD_TYPE, vp, "Parameter '%s' must be a number, not %s%s.",
-                                    def->name, yaml_reader_describe(r),
-                                    r->event.data.scalar.style != YAML_PLAIN_SCALAR_STYLE ? " (it is quoted)" : "");
+                                       def->name, yaml_reader_describe(r),
+                                       r->event.data.scalar.style != YAML_PLAIN_SCALAR_STYLE
+                                               ? " (it is quoted)"
+                                               : "");
                         return k < 0 ? k : 0;
                 }
                 if (!isfinite(d) || d < def->min_double || d > def->max_double) {
                         k = load_error(r, PROBLEM_OUT_OF_RANGE, vp,
-                                    "Parameter '%s' is %s, but must be between %g and %g.", def->name, text,
-                                    def->min_double, def->max_double);
+                                       "Parameter '%s' is %s, but must be between %g and %g.", def->name,
+                                       text, def->min_double, def->max_double);
                         return k < 0 ? k : 0;
                 }
                 p->d = d;
@@ -119,7 +128,8 @@ static int convert_known_parameter(YamlReader *r, const ParameterDef *def, Scala
 
         case PARAMETER_STRING:
                 if (v.kind == SCALAR_NULL) {
-                        k = load_error(r, PROBLEM_BAD_TYPE, vp, "Parameter '%s' must be a string, not null.", def->name);
+                        k = load_error(r, PROBLEM_BAD_TYPE, vp, "Parameter '%s' must be a string, not null.",
+                                       def->name);
                         return k < 0 ? k : 0;
                 }
                 p->s = arena_strdup(loader_of(r)->arena, text);
@@ -154,8 +164,9 @@ static int convert_other_parameter(YamlReader *r, const char *key, ScalarValue v
                 p->s = arena_strdup(loader_of(r)->arena, yaml_reader_scalar(r, NULL));
                 return p->s ? 1 : -ENOMEM;
         case SCALAR_INT_OVERFLOW:
-                k = load_error(r, PROBLEM_OUT_OF_RANGE, vp, "Parameter '%s' is %s, beyond the range of a 64-bit integer.",
-                            key, yaml_reader_scalar(r, NULL));
+                k = load_error(r, PROBLEM_OUT_OF_RANGE, vp,
+                               "Parameter '%s' is %s, beyond the range of a 64-bit integer.", key,
+                               yaml_reader_scalar(r, NULL));
                 return k < 0 ? k : 0;
         default:
                 k = load_error(r, PROBLEM_BAD_TYPE, vp, "Parameter '%s' must have a value, not null.", key);
@@ -173,7 +184,7 @@ static int parse_parameter(YamlReader *r, const char *key, size_t n, Position ke
 
         if (r->event.type != YAML_SCALAR_EVENT) {
                 k = load_reject(r, PROBLEM_BAD_TYPE, "Parameter '%s' must be a scalar, not %s.", key,
-                                 yaml_reader_describe(r));
+                                yaml_reader_describe(r));
                 return k < 0 ? k : 0;
         }
 
@@ -193,14 +204,17 @@ static int parse_parameter(YamlReader *r, const char *key, size_t n, Position ke
 
                 if (suggestion)
                         k = load_warning(r, PROBLEM_UNKNOWN_PARAMETER, key_position,
-                                    "Parameter '%.*s%s' of task type '%s', tier '%s' is not one auteur-quality knows, "
-                                    "did you mean '%s'? It is kept as it is.",
-                                    SHOWN_NAME(key, n), list->task_type, tier_to_string(list->tier), suggestion);
+                                         "Parameter '%.*s%s' of task type '%s', tier '%s' is not one "
+                                         "auteur-quality knows, "
+                                         "did you mean '%s'? It is kept as it is.",
+                                         SHOWN_NAME(key, n), list->task_type, tier_to_string(list->tier),
+                                         suggestion);
                 else
                         k = load_warning(r, PROBLEM_UNKNOWN_PARAMETER, key_position,
-                                    "Parameter '%.*s%s' of task type '%s', tier '%s' is not one auteur-quality knows; "
-                                    "it is kept as it is.",
-                                    SHOWN_NAME(key, n), list->task_type, tier_to_string(list->tier));
+                                         "Parameter '%.*s%s' of task type '%s', tier '%s' is not one "
+                                         "auteur-quality knows; "
+                                         "it is kept as it is.",
+                                         SHOWN_NAME(key, n), list->task_type, tier_to_string(list->tier));
                 if (k < 0)
                         return k;
                 p.key = arena_strndup(l->arena, key, n);
@@ -219,7 +233,7 @@ static int parse_parameter(YamlReader *r, const char *key, size_t n, Position ke
                 list->items = items;
                 list->allocated = m;
         }
-        list->items[list->n_items++] = (ParameterEntry) { .parameter = p, .position = key_position };
+        list->items[list->n_items++] = (ParameterEntry){ .parameter = p, .position = key_position };
         return 0;
 }
 
@@ -256,8 +270,8 @@ static int parse_parameters(YamlReader *r, Position key_position, void *userdata
         for (size_t i = 0; i < list.n_items; i++) {
                 if (n > 0 && streq(out[n - 1].key, list.items[i].parameter.key)) {
                         k = load_error(r, PROBLEM_DUPLICATE_KEY, list.items[i].position,
-                                    "Duplicate parameter '%s'; it was first given at line %u.",
-                                    list.items[i].parameter.key, list.items[i - 1].position.line);
+                                       "Duplicate parameter '%s'; it was first given at line %u.",
+                                       list.items[i].parameter.key, list.items[i - 1].position.line);
                         if (k < 0)
                                 goto finish;
                         continue;
@@ -283,7 +297,8 @@ static const char *workflow_path_problem(const char *s, size_t n) {
         if (s[0] == '/')
                 return "is absolute, but must be relative to the workflows root";
         for (size_t i = 0; i < n; i++)
-                if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._/-", s[i]) || s[i] == 0)
+                if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._/-", s[i]) ||
+                    s[i] == 0)
                         return "contains a character other than A-Z, a-z, 0-9, '.', '_', '/' and '-'";
         for (const char *c = s; c < s + n;) {
                 const char *end = memchr(c, '/', (size_t) (s + n - c));
@@ -311,16 +326,17 @@ static int parse_workflow_path(YamlReader *r, Position key_position, void *userd
 
         if (r->event.type != YAML_SCALAR_EVENT || yaml_reader_resolve(r).kind == SCALAR_NULL) {
                 k = load_reject(r, PROBLEM_BAD_TYPE, "'workflow_path' must be a string, not %s.",
-                                 yaml_reader_describe(r));
+                                yaml_reader_describe(r));
                 return k < 0 ? k : 0;
         }
 
         text = yaml_reader_scalar(r, &n);
         reason = workflow_path_problem(text, n);
         if (reason) {
-                k = load_error(r, PROBLEM_BAD_WORKFLOW_PATH, vp, "Workflow path '%.*s' of task type '%s', tier '%s' %s.",
-                            (int) MIN(n, (size_t) WORKFLOW_PATH_MAX), text, t->task_type, tier_to_string(t->tier),
-                            reason);
+                k = load_error(r, PROBLEM_BAD_WORKFLOW_PATH, vp,
+                               "Workflow path '%.*s' of task type '%s', tier '%s' %s.",
+                               (int) MIN(n, (size_t) WORKFLOW_PATH_MAX), text, t->task_type,
+                               tier_to_string(t->tier), reason);
                 return k < 0 ? k : 0;
         }
 
@@ -364,34 +380,33 @@ static int parse_tier(YamlReader *r, const char *key, size_t n, Position key_pos
 
                 if (suggestion)
                         k = load_error(r, PROBLEM_UNKNOWN_TIER, key_position,
-                                    "Unknown tier '%.*s%s' in task type '%s', did you mean '%s'?", SHOWN_NAME(key, n),
-                                    task_type->name,
-                                    suggestion);
+                                       "Unknown tier '%.*s%s' in task type '%s', did you mean '%s'?",
+                                       SHOWN_NAME(key, n), task_type->name, suggestion);
                 else
-                        k = load_error(r, PROBLEM_UNKNOWN_TIER, key_position,
-                                    "Unknown tier '%.*s%s' in task type '%s'; tiers are low, standard and high.",
-                                    SHOWN_NAME(key, n),
-                                    task_type->name);
+                        k = load_error(
+                                r, PROBLEM_UNKNOWN_TIER, key_position,
+                                "Unknown tier '%.*s%s' in task type '%s'; tiers are low, standard and high.",
+                                SHOWN_NAME(key, n), task_type->name);
                 return k < 0 ? k : yaml_reader_skip(r);
         }
 
-        t = (TierContext) { .mapping = task_type->tiers + tier, .task_type = task_type->name, .tier = tier };
+        t = (TierContext){ .mapping = task_type->tiers + tier, .task_type = task_type->name, .tier = tier };
         if (t.mapping->tier_position.line > 0) {
                 k = load_error(r, PROBLEM_DUPLICATE_KEY, key_position,
-                            "Duplicate tier '%s' in task type '%s'; it was first given at line %u.", key,
-                            task_type->name, t.mapping->tier_position.line);
+                               "Duplicate tier '%s' in task type '%s'; it was first given at line %u.", key,
+                               task_type->name, t.mapping->tier_position.line);
                 return k < 0 ? k : yaml_reader_skip(r);
         }
         t.mapping->tier_position = key_position;
 
         snprintf(what, sizeof(what), "task type '%s', tier '%s'", task_type->name, key);
-        k = parse_keys(r, &(KeyTable) { what, mapping_keys, ELEMENTSOF(mapping_keys) }, &t, seen);
+        k = parse_keys(r, &(KeyTable){ what, mapping_keys, ELEMENTSOF(mapping_keys) }, &t, seen);
         if (k <= 0)
                 return k;
 
         if (seen[0].line == 0) {
-                k = load_error(r, PROBLEM_MISSING_KEY, key_position, "Tier '%s' of task type '%s' has no 'workflow_path'.",
-                            key, task_type->name);
+                k = load_error(r, PROBLEM_MISSING_KEY, key_position,
+                               "Tier '%s' of task type '%s' has no 'workflow_path'.", key, task_type->name);
                 if (k < 0)
                         return k;
         }
@@ -415,9 +430,10 @@ static int parse_task_type(YamlReader *r, const char *key, size_t n, Position ke
 
         if (!task_type_name_valid(key, n)) {
                 k = load_error(r, PROBLEM_BAD_TASK_TYPE, key_position,
-                            "Task type name '%.*s%s' is not valid; names are 1 to %u characters of a-z, 0-9 and '_'.",
-                            (int) MIN(n, (size_t) TASK_TYPE_NAME_MAX), key, n > TASK_TYPE_NAME_MAX ? "..." : "",
-                            TASK_TYPE_NAME_MAX);
+                               "Task type name '%.*s%s' is not valid; names are 1 to %u characters of a-z, "
+                               "0-9 and '_'.",
+                               (int) MIN(n, (size_t) TASK_TYPE_NAME_MAX), key,
+                               n > TASK_TYPE_NAME_MAX ? "..." : "", TASK_TYPE_NAME_MAX);
                 return k < 0 ? k : yaml_reader_skip(r);
         }
 
@@ -431,7 +447,7 @@ static int parse_task_type(YamlReader *r, const char *key, size_t n, Position ke
         }
 
         index = l->n_entries++;
-        l->entries[index] = (TaskTypeEntry) { .position = key_position };
+        l->entries[index] = (TaskTypeEntry){ .position = key_position };
         l->entries[index].task_type.name = arena_strndup(l->arena, key, n);
         if (!l->entries[index].task_type.name)
                 return -ENOMEM;

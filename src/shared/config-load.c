@@ -72,8 +72,8 @@ static int parse_tier_item(YamlReader *r, size_t index, void *userdata) {
         if (!item.name) {
                 if (r->event.type == YAML_SCALAR_EVENT)
                         return 0; /* reported as a bad name already */
-                k = load_error(r, PROBLEM_MISSING_KEY, item_position, "Tier %zu of quality_system.tiers has no 'name'.",
-                            index + 1);
+                k = load_error(r, PROBLEM_MISSING_KEY, item_position,
+                               "Tier %zu of quality_system.tiers has no 'name'.", index + 1);
                 return k < 0 ? k : 0;
         }
 
@@ -82,19 +82,21 @@ static int parse_tier_item(YamlReader *r, size_t index, void *userdata) {
                 suggestion = suggest_closest(item.name, strlen(item.name), tier_names);
                 if (suggestion)
                         k = load_error(r, PROBLEM_UNKNOWN_TIER, item.name_position,
-                                    "Unknown tier '%s' in quality_system.tiers, did you mean '%s'?", item.name,
-                                    suggestion);
+                                       "Unknown tier '%s' in quality_system.tiers, did you mean '%s'?",
+                                       item.name, suggestion);
                 else
                         k = load_error(r, PROBLEM_UNKNOWN_TIER, item.name_position,
-                                    "Unknown tier '%s' in quality_system.tiers; tiers are low, standard and high.",
-                                    item.name);
+                                       "Unknown tier '%s' in quality_system.tiers; tiers are low, standard "
+                                       "and high.",
+                                       item.name);
                 return k < 0 ? k : 0;
         }
 
         if (l->tier_declared[tier]) {
                 k = load_error(r, PROBLEM_DUPLICATE_KEY, item.name_position,
-                            "Tier '%s' is declared twice in quality_system.tiers; it was first declared at line %u.",
-                            item.name, l->tier_declared_position[tier].line);
+                               "Tier '%s' is declared twice in quality_system.tiers; it was first declared "
+                               "at line %u.",
+                               item.name, l->tier_declared_position[tier].line);
                 return k < 0 ? k : 0;
         }
 
@@ -125,7 +127,8 @@ static const KeyDef quality_system_keys[] = {
 };
 
 static int parse_quality_system(YamlReader *r, Position key_position, void *userdata) {
-        static const KeyTable table = { "quality_system", quality_system_keys, ELEMENTSOF(quality_system_keys) };
+        static const KeyTable table = { "quality_system", quality_system_keys,
+                                        ELEMENTSOF(quality_system_keys) };
         int k = parse_keys(r, &table, NULL, NULL);
         return k < 0 ? k : 0;
 }
@@ -177,16 +180,18 @@ static int read_alert_level(YamlReader *r, const char *what, AlertLevel *ret) {
         }
 
         k = load_reject(r, s ? PROBLEM_BAD_VALUE : PROBLEM_BAD_TYPE,
-                         "'%s' must be one of critical, warning and info.", what);
+                        "'%s' must be one of critical, warning and info.", what);
         return k < 0 ? k : 0;
 }
 
 static int parse_threshold_workflow_missing(YamlReader *r, Position key_position, void *userdata) {
-        return read_alert_level(r, "thresholds.workflow_missing", &loader_of(r)->config->monitoring.workflow_missing);
+        return read_alert_level(r, "thresholds.workflow_missing",
+                                &loader_of(r)->config->monitoring.workflow_missing);
 }
 
 static int parse_threshold_config_invalid(YamlReader *r, Position key_position, void *userdata) {
-        return read_alert_level(r, "thresholds.config_invalid", &loader_of(r)->config->monitoring.config_invalid);
+        return read_alert_level(r, "thresholds.config_invalid",
+                                &loader_of(r)->config->monitoring.config_invalid);
 }
 
 static const KeyDef thresholds_keys[] = {
@@ -256,12 +261,12 @@ static int claim_shape(YamlReader *r, ConfigShape shape, const char *key, Positi
 
         if (streq(key, "mappings"))
                 k = load_error(r, PROBLEM_UNKNOWN_KEY, key_position,
-                            "Unknown key 'mappings' at the top level of an environment-shaped file, "
-                            "did you mean 'workflows.mappings'?");
+                               "Unknown key 'mappings' at the top level of an environment-shaped file, "
+                               "did you mean 'workflows.mappings'?");
         else
                 k = load_error(r, PROBLEM_UNKNOWN_KEY, key_position,
-                            "Key '%s' belongs to the %s shape, but this file has the %s shape.", key,
-                            config_shape_to_string(shape), config_shape_to_string(l->config->shape));
+                               "Key '%s' belongs to the %s shape, but this file has the %s shape.", key,
+                               config_shape_to_string(shape), config_shape_to_string(l->config->shape));
         if (k < 0)
                 return k;
         k = yaml_reader_skip(r);
@@ -319,12 +324,9 @@ static int parse_top_mappings(YamlReader *r, Position key_position, void *userda
 }
 
 static const KeyDef top_keys[] = {
-        { "environment", parse_top_environment },
-        { "quality_system", parse_top_quality_system },
-        { "workflows", parse_top_workflows },
-        { "monitoring", parse_top_monitoring },
-        { "version", parse_top_version },
-        { "mappings", parse_top_mappings },
+        { "environment", parse_top_environment }, { "quality_system", parse_top_quality_system },
+        { "workflows", parse_top_workflows },     { "monitoring", parse_top_monitoring },
+        { "version", parse_top_version },         { "mappings", parse_top_mappings },
 };
 
 static int loader_run(Loader *l) {
@@ -357,8 +359,9 @@ static int loader_run(Loader *l) {
                 k = problems_add(r->problems, SEVERITY_ERROR, PROBLEM_EMPTY_CONFIG, 0, 0,
                                  "The configuration is empty.");
         else
-                k = load_reject(r, PROBLEM_BAD_TYPE, "The top level of the configuration must be a mapping, not %s.",
-                                 yaml_reader_describe(r));
+                k = load_reject(r, PROBLEM_BAD_TYPE,
+                                "The top level of the configuration must be a mapping, not %s.",
+                                yaml_reader_describe(r));
         if (k < 0)
                 return k;
 
@@ -369,8 +372,9 @@ static int loader_run(Loader *l) {
         if (k < 0)
                 return k;
         if (yaml_reader_type(r) != YAML_STREAM_END_EVENT) {
-                k = load_error(r, PROBLEM_YAML_SYNTAX, yaml_reader_position(r),
-                            "The file holds more than one YAML document; a configuration is one document.");
+                k = load_error(
+                        r, PROBLEM_YAML_SYNTAX, yaml_reader_position(r),
+                        "The file holds more than one YAML document; a configuration is one document.");
                 if (k < 0)
                         return k;
         }
@@ -391,28 +395,31 @@ static int loader_require(Loader *l) {
         int k = 0;
 
         if (!l->shape_known)
-                k = load_error(r, PROBLEM_MISSING_KEY, l->document_position,
-                            "The configuration has neither 'workflows' (environment shape) nor 'mappings' "
-                            "(flat shape).");
+                k = load_error(
+                        r, PROBLEM_MISSING_KEY, l->document_position,
+                        "The configuration has neither 'workflows' (environment shape) nor 'mappings' "
+                        "(flat shape).");
         else if (c->shape == CONFIG_SHAPE_FLAT) {
                 if (l->mappings_position.line == 0)
-                        k = load_error(r, PROBLEM_MISSING_KEY, l->document_position, "The configuration has no 'mappings'.");
+                        k = load_error(r, PROBLEM_MISSING_KEY, l->document_position,
+                                       "The configuration has no 'mappings'.");
         } else {
                 if (l->environment_position.line == 0)
                         k = load_error(r, PROBLEM_MISSING_KEY, l->document_position,
-                                    "The configuration has no 'environment'.");
+                                       "The configuration has no 'environment'.");
                 if (k >= 0 && l->workflows_position.line == 0)
                         k = load_error(r, PROBLEM_MISSING_KEY, l->document_position,
-                                    "The configuration has no 'workflows'.");
+                                       "The configuration has no 'workflows'.");
                 else if (k >= 0 && l->mappings_position.line == 0)
-                        k = load_error(r, PROBLEM_MISSING_KEY, l->workflows_position, "'workflows' has no 'mappings'.");
+                        k = load_error(r, PROBLEM_MISSING_KEY, l->workflows_position,
+                                       "'workflows' has no 'mappings'.");
                 if (k >= 0 && l->quality_system_position.line > 0 && l->tiers_position.line == 0)
                         k = load_error(r, PROBLEM_MISSING_KEY, l->quality_system_position,
-                                    "'quality_system' has no 'tiers'.");
+                                       "'quality_system' has no 'tiers'.");
         }
         if (k >= 0 && l->mappings_position.line > 0 && l->n_entries == 0)
                 k = load_error(r, PROBLEM_EMPTY_CONFIG, l->mappings_position,
-                            "'mappings' has no task types; there would be nothing to serve.");
+                               "'mappings' has no task types; there would be nothing to serve.");
         return k;
 }
 
@@ -428,7 +435,8 @@ static int loader_finish(Loader *l) {
                 c->environment = "";
 
         FOREACH_TIER(t)
-                c->tiers[t].enabled = c->quality_enabled && (l->tiers_position.line == 0 || l->tier_declared_enabled[t]);
+                c->tiers[t].enabled =
+                        c->quality_enabled && (l->tiers_position.line == 0 || l->tier_declared_enabled[t]);
 
         k = loader_require(l);
         if (k < 0)
@@ -445,10 +453,11 @@ static int loader_finish(Loader *l) {
                 const TaskTypeEntry *e = l->entries + i;
                 TaskType *t;
 
-                if (c->n_task_types > 0 && streq(c->task_types[c->n_task_types - 1].name, e->task_type.name)) {
+                if (c->n_task_types > 0 &&
+                    streq(c->task_types[c->n_task_types - 1].name, e->task_type.name)) {
                         k = load_error(r, PROBLEM_DUPLICATE_KEY, e->position,
-                                    "Duplicate task type '%s'; it was first given at line %u.", e->task_type.name,
-                                    l->entries[i - 1].position.line);
+                                       "Duplicate task type '%s'; it was first given at line %u.",
+                                       e->task_type.name, l->entries[i - 1].position.line);
                         if (k < 0)
                                 return k;
                         continue;
@@ -462,13 +471,14 @@ static int loader_finish(Loader *l) {
 
                         if (m->tier_position.line > 0 && !c->tiers[tier].enabled)
                                 k = load_warning(r, PROBLEM_TIER_DISABLED, m->tier_position,
-                                            "Tier '%s' is disabled in quality_system; the mapping of task type '%s' "
-                                            "is kept but not served.",
-                                            tier_to_string(tier), t->name);
+                                                 "Tier '%s' is disabled in quality_system; the mapping of "
+                                                 "task type '%s' "
+                                                 "is kept but not served.",
+                                                 tier_to_string(tier), t->name);
                         else if (m->tier_position.line == 0 && c->tiers[tier].enabled)
                                 k = load_warning(r, PROBLEM_TIER_UNMAPPED, e->position,
-                                            "Task type '%s' has no mapping for the enabled tier '%s'.", t->name,
-                                            tier_to_string(tier));
+                                                 "Task type '%s' has no mapping for the enabled tier '%s'.",
+                                                 t->name, tier_to_string(tier));
                         else if (mapping_is_set(m) && c->tiers[tier].enabled)
                                 c->n_mappings++;
                         if (k < 0)
@@ -522,7 +532,8 @@ int config_load_buffer(const char *text, size_t size, Problems *problems, Config
 
         if (size > CONFIG_SIZE_MAX) {
                 k = problems_add(problems, SEVERITY_ERROR, PROBLEM_TOO_LARGE, 0, 0,
-                                 "The configuration is %zu bytes, more than the limit of %" PRIu64 " bytes (16 MiB).",
+                                 "The configuration is %zu bytes, more than the limit of %" PRIu64
+                                 " bytes (16 MiB).",
                                  size, CONFIG_SIZE_MAX);
                 return k < 0 ? k : -EINVAL;
         }
@@ -639,7 +650,7 @@ int config_read_file(const char *path, Problems *problems, char **ret_text, size
 
 too_large:
         k = problems_add(problems, SEVERITY_ERROR, PROBLEM_TOO_LARGE, 0, 0,
-                         "The configuration file %s is larger than the limit of %" PRIu64 " bytes (16 MiB).", path,
-                         CONFIG_SIZE_MAX);
+                         "The configuration file %s is larger than the limit of %" PRIu64 " bytes (16 MiB).",
+                         path, CONFIG_SIZE_MAX);
         return k < 0 ? k : -EFBIG;
 }

@@ -82,15 +82,15 @@ static int check_workflows(const Config *c, WorkflowChecker *checker, Problems *
 
                         if (result->code >= 0)
                                 k = problems_add(problems, SEVERITY_ERROR, result->code,
-                                                 m->workflow_path_position.line, m->workflow_path_position.column,
-                                                 "%s", result->message);
+                                                 m->workflow_path_position.line,
+                                                 m->workflow_path_position.column, "%s", result->message);
                         else if (!result->has_sampler && mapping_sets_sampler_parameters(m))
-                                k = problems_add(problems, SEVERITY_WARNING, PROBLEM_PARAMETERS_NOT_APPLICABLE,
-                                                 m->workflow_path_position.line, m->workflow_path_position.column,
-                                                 "Workflow '%s/%s' has no KSampler or KSamplerAdvanced node to apply "
-                                                 "steps and cfg_scale of task type '%s', tier '%s' to.",
-                                                 m->workflow_path, WORKFLOW_FILE_NAME, t->name,
-                                                 tier_to_string(tier));
+                                k = problems_add(
+                                        problems, SEVERITY_WARNING, PROBLEM_PARAMETERS_NOT_APPLICABLE,
+                                        m->workflow_path_position.line, m->workflow_path_position.column,
+                                        "Workflow '%s/%s' has no KSampler or KSamplerAdvanced node to apply "
+                                        "steps and cfg_scale of task type '%s', tier '%s' to.",
+                                        m->workflow_path, WORKFLOW_FILE_NAME, t->name, tier_to_string(tier));
                         if (k < 0)
                                 return k;
                 }
@@ -98,7 +98,8 @@ static int check_workflows(const Config *c, WorkflowChecker *checker, Problems *
         return 0;
 }
 
-static int validate_loaded(Config *c, const ValidateOptions *opts, const char *base_dir, Problems *problems) {
+static int validate_loaded(Config *c, const ValidateOptions *opts, const char *base_dir,
+                           Problems *problems) {
         _cleanup_(workflow_checker_freep) WorkflowChecker *own = NULL;
         _cleanup_free_ char *root = NULL;
         WorkflowChecker *checker;
@@ -126,11 +127,11 @@ static int validate_loaded(Config *c, const ValidateOptions *opts, const char *b
         if (k == -ENOMEM)
                 return k;
         if (k < 0) {
-                Position p = opts->workflows_root ? (Position) { 0 } : c->root_path_position;
+                Position p = opts->workflows_root ? (Position){ 0 } : c->root_path_position;
 
-                return problems_add(problems, SEVERITY_ERROR, PROBLEM_WORKFLOWS_ROOT_MISSING, p.line, p.column,
-                                    "The workflows root %s cannot be opened as a directory: %s.", root,
-                                    strerror(-k));
+                return problems_add(problems, SEVERITY_ERROR, PROBLEM_WORKFLOWS_ROOT_MISSING, p.line,
+                                    p.column, "The workflows root %s cannot be opened as a directory: %s.",
+                                    root, strerror(-k));
         }
 
         checker = own;

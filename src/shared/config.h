@@ -59,8 +59,8 @@ typedef struct Position {
 } Position;
 
 typedef struct Mapping {
-        const char *workflow_path; /* relative to the workflows root, as written; NULL: tier not mapped */
-        const char *description;   /* NULL when not given */
+        const char *workflow_path;   /* relative to the workflows root, as written; NULL: tier not mapped */
+        const char *description;     /* NULL when not given */
         const Parameter *parameters; /* sorted by key */
         size_t n_parameters;
         Position tier_position;          /* of the tier key */
@@ -92,17 +92,17 @@ typedef struct Config {
         unsigned n_ref;
         ConfigShape shape;
         const char *environment;
-        const char *version;     /* flat shape's "version", NULL when not given */
-        bool quality_enabled;    /* quality_system.enabled */
+        const char *version;  /* flat shape's "version", NULL when not given */
+        bool quality_enabled; /* quality_system.enabled */
         TierSettings tiers[_TIER_MAX];
-        const char *root_path;   /* workflows.root_path as written, NULL when not given */
+        const char *root_path; /* workflows.root_path as written, NULL when not given */
         Position root_path_position;
         const char *config_path; /* workflows.config_path, informational */
         Monitoring monitoring;
-        TaskType *task_types;    /* sorted by name */
+        TaskType *task_types; /* sorted by name */
         size_t n_task_types;
-        size_t n_mappings;       /* mappings of enabled tiers: what is served */
-        Arena *arena;            /* owns every string and array above */
+        size_t n_mappings; /* mappings of enabled tiers: what is served */
+        Arena *arena;      /* owns every string and array above */
 } Config;
 
 Config *config_ref(Config *c);

@@ -42,14 +42,8 @@ static const char *const log_target_table[_LOG_TARGET_MAX] = {
 };
 
 static const char *const log_level_table[] = {
-        [LOG_EMERG] = "emerg",
-        [LOG_ALERT] = "alert",
-        [LOG_CRIT] = "crit",
-        [LOG_ERR] = "err",
-        [LOG_WARNING] = "warning",
-        [LOG_NOTICE] = "notice",
-        [LOG_INFO] = "info",
-        [LOG_DEBUG] = "debug",
+        [LOG_EMERG] = "emerg",     [LOG_ALERT] = "alert",   [LOG_CRIT] = "crit", [LOG_ERR] = "err",
+        [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice", [LOG_INFO] = "info", [LOG_DEBUG] = "debug",
 };
 
 /* Accepted spellings besides the table's: what people type. */
@@ -414,7 +408,7 @@ static int journal_write(const char *message_field, const LogField *fixed, size_
         if (!iov || !data)
                 return -ENOMEM;
 
-        iov[n_iov++] = (struct iovec) {
+        iov[n_iov++] = (struct iovec){
                 .iov_base = (char *) message_field,
                 .iov_len = strlen(message_field),
         };
@@ -430,7 +424,7 @@ static int journal_write(const char *message_field, const LogField *fixed, size_
                 p = stpcpy(p, f->name);
                 *p++ = '=';
                 p = stpcpy(p, f->value);
-                iov[n_iov++] = (struct iovec) { .iov_base = start, .iov_len = (size_t) (p - start) };
+                iov[n_iov++] = (struct iovec){ .iov_base = start, .iov_len = (size_t) (p - start) };
         }
 
         return sd_journal_sendv(iov, (int) n_iov);
@@ -468,12 +462,9 @@ int log_internal(int level, int error, const char *file, int line, const char *f
         (void) snprintf(errno_str, sizeof errno_str, "%i", abs(error));
 
         const LogField fixed[] = {
-                { "PRIORITY", priority },
-                { "SYSLOG_IDENTIFIER", log_get_identifier() },
-                { "CODE_FILE", file },
-                { "CODE_LINE", file ? line_str : NULL },
-                { "CODE_FUNC", func },
-                { "ERRNO", error != 0 ? errno_str : NULL },
+                { "PRIORITY", priority }, { "SYSLOG_IDENTIFIER", log_get_identifier() },
+                { "CODE_FILE", file },    { "CODE_LINE", file ? line_str : NULL },
+                { "CODE_FUNC", func },    { "ERRNO", error != 0 ? errno_str : NULL },
         };
 
         (void) log_dispatch(level, message, false, NULL, fixed, ELEMENTSOF(fixed), NULL, 0);

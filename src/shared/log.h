@@ -138,8 +138,10 @@ bool log_field_name_is_valid(const char *name) _pure_;
  *
  * LOG_FIELDS() is an array (a compound literal, alive until the end of the enclosing block), so
  * log_event_fields() can count it. For an event without fields call log_event(level, id, NULL, 0, ...). */
+/* clang-format off */
 #define LOG_FIELD(n, v) { .name = (n), .value = (v) }
 #define LOG_FIELDS(...) ((const LogField[]) { __VA_ARGS__ })
+/* clang-format on */
 #define log_event_fields(level, message_id, fields, ...)                                                    \
         log_event((level), (message_id), (fields), LOG_FIELDS_COUNT(fields), __VA_ARGS__)
 

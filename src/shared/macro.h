@@ -21,7 +21,8 @@
 #define _warn_unused_result_ __attribute__((warn_unused_result))
 
 /* Enough room for any integer type's decimal form, sign and NUL included. */
-#define DECIMAL_STR_MAX(type) (2 + (sizeof(type) <= 1 ? 3 : sizeof(type) <= 2 ? 5 : sizeof(type) <= 4 ? 10 : 20))
+#define DECIMAL_STR_MAX(type)                                                                               \
+        (2 + (sizeof(type) <= 1 ? 3 : sizeof(type) <= 2 ? 5 : sizeof(type) <= 4 ? 10 : 20))
 
 #define UID_INVALID ((uid_t) -1)
 #define GID_INVALID ((gid_t) -1)
@@ -33,37 +34,37 @@
 #define UNIQ_T(x, uniq) CONCATENATE(__unique_prefix_, CONCATENATE(x, uniq))
 
 #define MIN(a, b) __MIN(__COUNTER__, (a), (b))
-#define __MIN(uniq, a, b)                                                                                    \
-        __extension__({                                                                                      \
-                __typeof__(a) UNIQ_T(A, uniq) = (a);                                                         \
-                __typeof__(b) UNIQ_T(B, uniq) = (b);                                                         \
-                UNIQ_T(A, uniq) < UNIQ_T(B, uniq) ? UNIQ_T(A, uniq) : UNIQ_T(B, uniq);                       \
+#define __MIN(uniq, a, b)                                                                                   \
+        __extension__({                                                                                     \
+                __typeof__(a) UNIQ_T(A, uniq) = (a);                                                        \
+                __typeof__(b) UNIQ_T(B, uniq) = (b);                                                        \
+                UNIQ_T(A, uniq) < UNIQ_T(B, uniq) ? UNIQ_T(A, uniq) : UNIQ_T(B, uniq);                      \
         })
 #define MAX(a, b) __MAX(__COUNTER__, (a), (b))
-#define __MAX(uniq, a, b)                                                                                    \
-        __extension__({                                                                                      \
-                __typeof__(a) UNIQ_T(A, uniq) = (a);                                                         \
-                __typeof__(b) UNIQ_T(B, uniq) = (b);                                                         \
-                UNIQ_T(A, uniq) > UNIQ_T(B, uniq) ? UNIQ_T(A, uniq) : UNIQ_T(B, uniq);                       \
+#define __MAX(uniq, a, b)                                                                                   \
+        __extension__({                                                                                     \
+                __typeof__(a) UNIQ_T(A, uniq) = (a);                                                        \
+                __typeof__(b) UNIQ_T(B, uniq) = (b);                                                        \
+                UNIQ_T(A, uniq) > UNIQ_T(B, uniq) ? UNIQ_T(A, uniq) : UNIQ_T(B, uniq);                      \
         })
 
 /* Returns the value of a variable and resets it, handing ownership to the caller. */
-#define TAKE_GENERIC(var, null)                                                                              \
-        __extension__({                                                                                      \
-                __typeof__(var) *_pvar = &(var);                                                             \
-                __typeof__(var) _val = *_pvar;                                                               \
-                *_pvar = (null);                                                                             \
-                _val;                                                                                        \
+#define TAKE_GENERIC(var, null)                                                                             \
+        __extension__({                                                                                     \
+                __typeof__(var) *_pvar = &(var);                                                            \
+                __typeof__(var) _val = *_pvar;                                                              \
+                *_pvar = (null);                                                                            \
+                _val;                                                                                       \
         })
 #define TAKE_PTR(p) TAKE_GENERIC(p, NULL)
 #define TAKE_FD(fd) TAKE_GENERIC(fd, -EBADF)
 
 /* Defines a function suitable for _cleanup_() that calls func(*p) when *p is not NULL. */
-#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)                                                              \
-        static inline void func##p(type *p) {                                                                \
-                if (*p)                                                                                      \
-                        func(*p);                                                                            \
-        }                                                                                                    \
+#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)                                                             \
+        static inline void func##p(type *p) {                                                               \
+                if (*p)                                                                                     \
+                        func(*p);                                                                           \
+        }                                                                                                   \
         struct __useless_struct_to_allow_trailing_semicolon__
 
 static inline void freep(void *p) {
@@ -98,22 +99,22 @@ static inline int negative_errno(void) {
 #define streq(a, b) (strcmp((a), (b)) == 0)
 #define strneq(a, b, n) (strncmp((a), (b), (n)) == 0)
 
-#define container_of(ptr, type, member)                                                                      \
-        __extension__({                                                                                      \
-                const __typeof__(((type *) 0)->member) *_mptr = (ptr);                                       \
-                (type *) ((char *) _mptr - offsetof(type, member));                                          \
+#define container_of(ptr, type, member)                                                                     \
+        __extension__({                                                                                     \
+                const __typeof__(((type *) 0)->member) *_mptr = (ptr);                                      \
+                (type *) ((char *) _mptr - offsetof(type, member));                                         \
         })
 
 /* True if x equals one of the listed constants. */
-#define IN_SET(x, first, ...)                                                                                \
-        __extension__({                                                                                      \
-                const __typeof__(first) _in_set_values[] = { first, __VA_ARGS__ };                           \
-                const __typeof__(x) _in_set_x = (x);                                                         \
-                bool _in_set_found = false;                                                                  \
-                for (size_t _i = 0; _i < ELEMENTSOF(_in_set_values); _i++)                                   \
-                        if (_in_set_values[_i] == _in_set_x) {                                               \
-                                _in_set_found = true;                                                        \
-                                break;                                                                       \
-                        }                                                                                    \
-                _in_set_found;                                                                               \
+#define IN_SET(x, first, ...)                                                                               \
+        __extension__({                                                                                     \
+                const __typeof__(first) _in_set_values[] = { first, __VA_ARGS__ };                          \
+                const __typeof__(x) _in_set_x = (x);                                                        \
+                bool _in_set_found = false;                                                                 \
+                for (size_t _i = 0; _i < ELEMENTSOF(_in_set_values); _i++)                                  \
+                        if (_in_set_values[_i] == _in_set_x) {                                              \
+                                _in_set_found = true;                                                       \
+                                break;                                                                      \
+                        }                                                                                   \
+                _in_set_found;                                                                              \
         })

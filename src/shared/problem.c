@@ -69,7 +69,7 @@ ProblemCode problem_code_from_string(const char *s) {
 }
 
 int problems_init(Problems *p, const char *file) {
-        *p = (Problems) { 0 };
+        *p = (Problems){ 0 };
         p->file = strdup(file ? file : "-");
         return p->file ? 0 : -ENOMEM;
 }
@@ -79,7 +79,7 @@ void problems_done(Problems *p) {
                 free(p->items[i].message);
         free(p->items);
         free(p->file);
-        *p = (Problems) { 0 };
+        *p = (Problems){ 0 };
 }
 
 int problems_add(Problems *p, Severity severity, ProblemCode code, unsigned line, unsigned column,
@@ -131,7 +131,7 @@ int problems_addv(Problems *p, Severity severity, ProblemCode code, unsigned lin
 
         if (severity == SEVERITY_WARNING)
                 p->n_kept_warnings++;
-        p->items[p->n_items++] = (Problem) {
+        p->items[p->n_items++] = (Problem){
                 .severity = severity,
                 .code = code,
                 .line = line,
@@ -167,8 +167,8 @@ int problems_write_text(const Problems *p, FILE *f) {
         for (size_t i = 0; i < p->n_items; i++) {
                 const Problem *x = p->items + i;
 
-                fprintf(f, "%s:%u:%u: %s[%s]: %s\n", p->file, x->line, x->column, severity_to_string(x->severity),
-                        problem_code_to_string(x->code), x->message);
+                fprintf(f, "%s:%u:%u: %s[%s]: %s\n", p->file, x->line, x->column,
+                        severity_to_string(x->severity), problem_code_to_string(x->code), x->message);
         }
         if (p->truncated)
                 fprintf(f, "%s: note: only the first %zu problems are shown.\n", p->file, p->n_items);
@@ -190,7 +190,8 @@ int problems_write_json(const Problems *p, FILE *f) {
                         json_object_put(array);
                         return -ENOMEM;
                 }
-                json_object_object_add(o, "severity", json_object_new_string(severity_to_string(x->severity)));
+                json_object_object_add(o, "severity",
+                                       json_object_new_string(severity_to_string(x->severity)));
                 json_object_object_add(o, "code", json_object_new_string(problem_code_to_string(x->code)));
                 json_object_object_add(o, "file", json_object_new_string(p->file));
                 json_object_object_add(o, "line", json_object_new_int64(x->line));
@@ -198,7 +199,9 @@ int problems_write_json(const Problems *p, FILE *f) {
                 json_object_object_add(o, "message", json_object_new_string(x->message));
         }
 
-        fputs(json_object_to_json_string_ext(array, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE), f);
+        fputs(json_object_to_json_string_ext(array,
+                                             JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE),
+              f);
         fputc('\n', f);
         json_object_put(array);
 

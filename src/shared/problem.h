@@ -70,7 +70,7 @@ typedef struct Problems {
         size_t n_errors;   /* counted even past PROBLEMS_MAX */
         size_t n_warnings; /* counted even past PROBLEMS_MAX */
         size_t n_kept_warnings;
-        bool truncated;    /* more problems were found than kept; errors are kept before warnings */
+        bool truncated; /* more problems were found than kept; errors are kept before warnings */
 } Problems;
 
 const char *severity_to_string(Severity s) _const_;

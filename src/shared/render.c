@@ -99,7 +99,8 @@ int render_prompt(WorkflowChecker *checker, const Mapping *m, char **ret) {
                 return -ENOMEM;
         workflow = NULL; /* owned by prompt now */
 
-        text = json_object_to_json_string_ext(prompt, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        text = json_object_to_json_string_ext(prompt,
+                                              JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
         if (!text)
                 return -ENOMEM;
         s = strdup(text);

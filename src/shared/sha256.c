@@ -86,7 +86,7 @@ static void sha256_compress(uint32_t state[8], const uint8_t block[SHA256_BLOCK_
 }
 
 void sha256_init(Sha256Context *ctx) {
-        *ctx = (Sha256Context){.length = 0};
+        *ctx = (Sha256Context){ .length = 0 };
         memcpy(ctx->state, initial_state, sizeof ctx->state);
 }
 

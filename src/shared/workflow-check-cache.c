@@ -52,7 +52,7 @@ static bool file_key_equal(const FileKey *a, const FileKey *b) {
 }
 
 void file_key_from_stat(FileKey *k, const struct stat *st) {
-        *k = (FileKey) {
+        *k = (FileKey){
                 .dev = st->st_dev,
                 .ino = st->st_ino,
                 .size = st->st_size,
@@ -94,7 +94,7 @@ const WorkflowResult *result_new(const char *file, const Verdict *v) {
         if (!p)
                 return NULL;
         (void) snprintf(p->text, n, "Workflow '%s' %s", file, v->detail);
-        p->result = (WorkflowResult) {
+        p->result = (WorkflowResult){
                 .code = v->code,
                 .message = p->text,
                 .has_sampler = v->has_sampler,
@@ -117,7 +117,7 @@ static const char *pool_strdup(WorkflowChecker *c, const char *s) {
 
                 if (!chunk)
                         return NULL;
-                *chunk = (PoolChunk) {
+                *chunk = (PoolChunk){
                         .next = c->pool,
                         .size = size,
                 };
@@ -196,7 +196,7 @@ int path_insert(WorkflowChecker *c, const char *path, uint64_t hash, const Workf
                 goto fail;
         }
 
-        path_place(c->paths, c->paths_size, &(PathSlot) { .hash = hash, .path = copy, .result = result });
+        path_place(c->paths, c->paths_size, &(PathSlot){ .hash = hash, .path = copy, .result = result });
         c->n_paths++;
         return 0;
 
@@ -246,9 +246,9 @@ int identity_insert(WorkflowChecker *c, const FileKey *key, Verdict *v, Identity
         }
 
         *ret = identity_place(c->identities, c->identities_size,
-                              &(IdentitySlot) { .used = true, .key = *key, .verdict = *v });
+                              &(IdentitySlot){ .used = true, .key = *key, .verdict = *v });
         c->n_identities++;
-        *v = (Verdict) { .code = _PROBLEM_CODE_INVALID };
+        *v = (Verdict){ .code = _PROBLEM_CODE_INVALID };
         return 0;
 }
 

@@ -58,7 +58,7 @@ struct WorkflowChecker {
         struct json_tokener *tokener;
         char *buffer; /* file contents, reused for every file */
         size_t buffer_size;
-        char *file;   /* "WORKFLOW_PATH/workflow_api.json", reused for every file */
+        char *file; /* "WORKFLOW_PATH/workflow_api.json", reused for every file */
         size_t file_size;
 
         IdentitySlot *identities;

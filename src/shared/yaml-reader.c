@@ -9,7 +9,7 @@
 #define KEY_BUFFER_SIZE 128U
 
 int yaml_reader_init(YamlReader *r, const char *text, size_t size, Problems *problems) {
-        *r = (YamlReader) { .problems = problems };
+        *r = (YamlReader){ .problems = problems };
 
         if (!yaml_parser_initialize(&r->parser))
                 return -ENOMEM;
@@ -43,10 +43,10 @@ static int reader_syntax_error(YamlReader *r) {
         if (p->error == YAML_MEMORY_ERROR)
                 return -ENOMEM;
 
-        k = problems_add(r->problems, SEVERITY_ERROR, PROBLEM_YAML_SYNTAX, (unsigned) p->problem_mark.line + 1,
-                         (unsigned) p->problem_mark.column + 1, "YAML syntax error: %s%s%s.",
-                         p->problem ? p->problem : "unknown error", p->context ? " " : "",
-                         p->context ? p->context : "");
+        k = problems_add(r->problems, SEVERITY_ERROR, PROBLEM_YAML_SYNTAX,
+                         (unsigned) p->problem_mark.line + 1, (unsigned) p->problem_mark.column + 1,
+                         "YAML syntax error: %s%s%s.", p->problem ? p->problem : "unknown error",
+                         p->context ? " " : "", p->context ? p->context : "");
         return k < 0 ? k : -EINVAL;
 }
 
@@ -257,8 +257,8 @@ static int reader_key(YamlReader *r, YamlKeyFunc f, void *userdata, const char *
 
         if (yaml_reader_scalar_has_nul(r)) {
                 k = yaml_reader_problem(r, SEVERITY_ERROR, PROBLEM_UNKNOWN_KEY, p,
-                                        "Key '%.*s...' in '%s' contains a NUL character.", (int) MIN(n, (size_t) 64),
-                                        text, what);
+                                        "Key '%.*s...' in '%s' contains a NUL character.",
+                                        (int) MIN(n, (size_t) 64), text, what);
                 if (k < 0)
                         return k;
                 k = yaml_reader_next(r);

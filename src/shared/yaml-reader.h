@@ -36,14 +36,14 @@ static inline yaml_event_type_t yaml_reader_type(const YamlReader *r) {
 }
 
 static inline Position yaml_reader_position(const YamlReader *r) {
-        return (Position) {
+        return (Position){
                 .line = (unsigned) r->event.start_mark.line + 1,
                 .column = (unsigned) r->event.start_mark.column + 1,
         };
 }
 
-int yaml_reader_problem(YamlReader *r, Severity severity, ProblemCode code, Position p, const char *format, ...)
-        _printf_(5, 6);
+int yaml_reader_problem(YamlReader *r, Severity severity, ProblemCode code, Position p, const char *format,
+                        ...) _printf_(5, 6);
 
 /* The current event is a scalar: its text, and its value by the core schema (tags honoured). */
 const char *yaml_reader_scalar(const YamlReader *r, size_t *ret_size);

@@ -74,11 +74,11 @@ static bool resolve_int(const char *s, size_t n, ScalarValue *ret) {
 
         if (!parse_magnitude(s, n, base, &magnitude) ||
             magnitude > (negative ? (uint64_t) INT64_MAX + 1 : (uint64_t) INT64_MAX)) {
-                *ret = (ScalarValue) { .kind = SCALAR_INT_OVERFLOW };
+                *ret = (ScalarValue){ .kind = SCALAR_INT_OVERFLOW };
                 return true;
         }
 
-        *ret = (ScalarValue) {
+        *ret = (ScalarValue){
                 .kind = SCALAR_INT,
                 .i = negative ? (int64_t) (0 - magnitude) : (int64_t) magnitude,
         };
@@ -120,15 +120,15 @@ static bool resolve_float(const char *s, size_t n, ScalarValue *ret) {
         char buf[64];
 
         if (text_is_one_of(s, n, nans)) {
-                *ret = (ScalarValue) { .kind = SCALAR_FLOAT, .d = NAN };
+                *ret = (ScalarValue){ .kind = SCALAR_FLOAT, .d = NAN };
                 return true;
         }
         if (n > 0 && (s[0] == '-' || s[0] == '+') && text_is_one_of(s + 1, n - 1, infinities)) {
-                *ret = (ScalarValue) { .kind = SCALAR_FLOAT, .d = s[0] == '-' ? -INFINITY : INFINITY };
+                *ret = (ScalarValue){ .kind = SCALAR_FLOAT, .d = s[0] == '-' ? -INFINITY : INFINITY };
                 return true;
         }
         if (text_is_one_of(s, n, infinities)) {
-                *ret = (ScalarValue) { .kind = SCALAR_FLOAT, .d = INFINITY };
+                *ret = (ScalarValue){ .kind = SCALAR_FLOAT, .d = INFINITY };
                 return true;
         }
 
@@ -139,13 +139,13 @@ static bool resolve_float(const char *s, size_t n, ScalarValue *ret) {
         if (n < sizeof(buf)) {
                 memcpy(buf, s, n);
                 buf[n] = 0;
-                *ret = (ScalarValue) { .kind = SCALAR_FLOAT, .d = strtod(buf, NULL) };
+                *ret = (ScalarValue){ .kind = SCALAR_FLOAT, .d = strtod(buf, NULL) };
         } else {
                 _cleanup_free_ char *copy = strndup(s, n);
 
                 if (!copy)
                         return false;
-                *ret = (ScalarValue) { .kind = SCALAR_FLOAT, .d = strtod(copy, NULL) };
+                *ret = (ScalarValue){ .kind = SCALAR_FLOAT, .d = strtod(copy, NULL) };
         }
         return true;
 }
@@ -157,30 +157,27 @@ ScalarValue yaml_scalar_resolve(const char *s, size_t n, bool plain) {
         ScalarValue v;
 
         if (!plain)
-                return (ScalarValue) { .kind = SCALAR_STRING };
+                return (ScalarValue){ .kind = SCALAR_STRING };
 
         if (n == 0 || text_is_one_of(s, n, nulls))
-                return (ScalarValue) { .kind = SCALAR_NULL };
+                return (ScalarValue){ .kind = SCALAR_NULL };
         if (text_is_one_of(s, n, trues))
-                return (ScalarValue) { .kind = SCALAR_BOOL, .b = true };
+                return (ScalarValue){ .kind = SCALAR_BOOL, .b = true };
         if (text_is_one_of(s, n, falses))
-                return (ScalarValue) { .kind = SCALAR_BOOL, .b = false };
+                return (ScalarValue){ .kind = SCALAR_BOOL, .b = false };
         if (resolve_int(s, n, &v))
                 return v;
         if (resolve_float(s, n, &v))
                 return v;
 
-        return (ScalarValue) { .kind = SCALAR_STRING };
+        return (ScalarValue){ .kind = SCALAR_STRING };
 }
 
 const char *scalar_kind_to_string(ScalarKind k) {
         static const char *const table[_SCALAR_KIND_MAX] = {
-                [SCALAR_NULL] = "null",
-                [SCALAR_BOOL] = "boolean",
-                [SCALAR_INT] = "integer",
-                [SCALAR_INT_OVERFLOW] = "integer",
-                [SCALAR_FLOAT] = "number",
-                [SCALAR_STRING] = "string",
+                [SCALAR_NULL] = "null",    [SCALAR_BOOL] = "boolean",
+                [SCALAR_INT] = "integer",  [SCALAR_INT_OVERFLOW] = "integer",
+                [SCALAR_FLOAT] = "number", [SCALAR_STRING] = "string",
         };
 
         if (k < 0 || k >= _SCALAR_KIND_MAX)

@@ -28,10 +28,7 @@ static int method_echo(sd_bus_message *message, void *userdata, sd_bus_error *er
 
 static const sd_bus_vtable echo_vtable[] = {
         SD_BUS_VTABLE_START(0),
-        SD_BUS_METHOD_WITH_ARGS("Echo",
-                                SD_BUS_ARGS("s", text),
-                                SD_BUS_RESULT("s", text),
-                                method_echo,
+        SD_BUS_METHOD_WITH_ARGS("Echo", SD_BUS_ARGS("s", text), SD_BUS_RESULT("s", text), method_echo,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };

@@ -50,7 +50,7 @@ static void path_list_done(PathList *l) {
         for (size_t i = 0; i < l->n_paths; i++)
                 free(l->paths[i]);
         free(l->paths);
-        *l = (PathList) { 0 };
+        *l = (PathList){ 0 };
 }
 
 static int path_list_add(PathList *l, const char *path) {
@@ -116,7 +116,7 @@ static int collect_workflow_files(const char *dir, PathList *ret) {
 
         qsort(list.paths, list.n_paths, sizeof(char *), path_compare);
         *ret = list;
-        list = (PathList) { 0 };
+        list = (PathList){ 0 };
         return 0;
 }
 
@@ -184,7 +184,7 @@ static int run_validate(const char *config_path, ValidateResult *ret) {
         if (r < 0)
                 return r;
 
-        *ret = (ValidateResult) {
+        *ret = (ValidateResult){
                 .n_task_types = config->n_task_types,
                 .n_mappings = config->n_mappings,
                 .n_warnings = problems.n_warnings,
@@ -260,7 +260,7 @@ static int run_reference(const char *config_path, const PathList *files, Referen
         if (r < 0)
                 return r;
 
-        *ret = (ReferenceResult) {
+        *ret = (ReferenceResult){
                 .yaml_nsec = middle - start,
                 .json_nsec = now_nsec() - middle,
         };

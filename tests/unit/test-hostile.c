@@ -197,8 +197,8 @@ static void run_done(Run *run) {
 }
 
 static Run validate(const char *path, const char *root, RootMismatch mismatch) {
-        ValidateOptions opts = {.workflows_root = root, .root_mismatch = mismatch};
-        Run run = {.config = NULL};
+        ValidateOptions opts = { .workflows_root = root, .root_mismatch = mismatch };
+        Run run = { .config = NULL };
         double start;
 
         if (problems_init(&run.problems, path) < 0)
@@ -291,7 +291,7 @@ static void make_utf16(const char *path, bool big_endian) {
 
         buffer_append(&b, big_endian ? "\xfe\xff" : "\xff\xfe", 2);
         for (const char *s = text; *s; s++) {
-                char unit[2] = {big_endian ? 0 : *s, big_endian ? *s : 0};
+                char unit[2] = { big_endian ? 0 : *s, big_endian ? *s : 0 };
 
                 buffer_append(&b, unit, 2);
         }
@@ -399,133 +399,137 @@ static const char billion_laughs[] =
 
 static const HostileCase hostile_cases[] = {
         /* syntax */
-        {"unclosed flow sequence", "mappings: {a: [1, 2\n", 0, NULL, NULL, -EINVAL, PROBLEM_YAML_SYNTAX, 2,
-         1},
-        {"unclosed flow mapping", "mappings: {a: {low: {workflow_path: good}\n", 0, NULL, NULL, -EINVAL,
-         PROBLEM_YAML_SYNTAX, 2, 1},
-        {"bad indentation", "mappings:\n  a:\n    low: {workflow_path: good}\n   standard: x\n", 0, NULL,
-         NULL, -EINVAL, PROBLEM_YAML_SYNTAX, 4, 4},
-        {"tab indentation", "mappings:\n\ta:\n\t\tlow: {workflow_path: good}\n", 0, NULL, NULL, -EINVAL,
-         PROBLEM_YAML_SYNTAX, 2, 1},
-        {"unterminated double quote", "version: \"1.0\nmappings: {}\n", 0, NULL, NULL, -EINVAL,
-         PROBLEM_YAML_SYNTAX, 3, 1},
-        {"unterminated single quote", "version: '1.0\n", 0, NULL, NULL, -EINVAL, PROBLEM_YAML_SYNTAX, 2, 1},
-        {"two documents", GOOD_CONFIG "---\n" GOOD_CONFIG, 0, NULL, NULL, -EINVAL, PROBLEM_YAML_SYNTAX, 7,
-         1},
-        {"NUL byte", "version: \"1\"\n\0mappings: {}\n", 27, NULL, NULL, -EINVAL, PROBLEM_YAML_SYNTAX, 2, 1},
-        {"NUL byte, CR line ends", "version: \"1\"\rmappings:\r  a: {low: {workflow_path: x\0}}\r", 55, NULL,
-         NULL, -EINVAL, PROBLEM_YAML_SYNTAX, 3, 29},
-        {"100 KiB plain key", NULL, 0, make_long_plain_key, NULL, -EINVAL, PROBLEM_YAML_SYNTAX, ANY, ANY},
-        {"incompatible YAML version", "%YAML 2.0\n---\n" GOOD_CONFIG, 0, NULL, NULL, -EINVAL,
-         PROBLEM_YAML_SYNTAX, 1, 1},
+        { "unclosed flow sequence", "mappings: {a: [1, 2\n", 0, NULL, NULL, -EINVAL, PROBLEM_YAML_SYNTAX, 2,
+          1 },
+        { "unclosed flow mapping", "mappings: {a: {low: {workflow_path: good}\n", 0, NULL, NULL, -EINVAL,
+          PROBLEM_YAML_SYNTAX, 2, 1 },
+        { "bad indentation", "mappings:\n  a:\n    low: {workflow_path: good}\n   standard: x\n", 0, NULL,
+          NULL, -EINVAL, PROBLEM_YAML_SYNTAX, 4, 4 },
+        { "tab indentation", "mappings:\n\ta:\n\t\tlow: {workflow_path: good}\n", 0, NULL, NULL, -EINVAL,
+          PROBLEM_YAML_SYNTAX, 2, 1 },
+        { "unterminated double quote", "version: \"1.0\nmappings: {}\n", 0, NULL, NULL, -EINVAL,
+          PROBLEM_YAML_SYNTAX, 3, 1 },
+        { "unterminated single quote", "version: '1.0\n", 0, NULL, NULL, -EINVAL, PROBLEM_YAML_SYNTAX, 2,
+          1 },
+        { "two documents", GOOD_CONFIG "---\n" GOOD_CONFIG, 0, NULL, NULL, -EINVAL, PROBLEM_YAML_SYNTAX, 7,
+          1 },
+        { "NUL byte", "version: \"1\"\n\0mappings: {}\n", 27, NULL, NULL, -EINVAL, PROBLEM_YAML_SYNTAX, 2,
+          1 },
+        { "NUL byte, CR line ends", "version: \"1\"\rmappings:\r  a: {low: {workflow_path: x\0}}\r", 55,
+          NULL, NULL, -EINVAL, PROBLEM_YAML_SYNTAX, 3, 29 },
+        { "100 KiB plain key", NULL, 0, make_long_plain_key, NULL, -EINVAL, PROBLEM_YAML_SYNTAX, ANY, ANY },
+        { "incompatible YAML version", "%YAML 2.0\n---\n" GOOD_CONFIG, 0, NULL, NULL, -EINVAL,
+          PROBLEM_YAML_SYNTAX, 1, 1 },
 
         /* YAML features that are not allowed */
-        {"billion laughs", billion_laughs, 0, NULL, NULL, -EINVAL, PROBLEM_ALIAS_FORBIDDEN, 1, 4},
-        {"merge key", "base: &b {workflow_path: good}\nmappings:\n  a:\n    low:\n      <<: *b\n", 0, NULL,
-         NULL, -EINVAL, PROBLEM_ALIAS_FORBIDDEN, 1, 7},
-        {"merge key alone", "mappings:\n  a:\n    <<: {low: {workflow_path: good}}\n" OTHER_TIERS, 0, NULL,
-         NULL, -EINVAL, PROBLEM_ALIAS_FORBIDDEN, 3, 5},
-        {"python object tag", "version: !!python/object:os.system \"1\"\n" GOOD_CONFIG, 0, NULL, NULL,
-         -EINVAL, PROBLEM_TAG_FORBIDDEN, 1, 10},
-        {"python apply tag", "junk: !!python/object/apply:os.system [\"rm -rf /\"]\n" GOOD_CONFIG, 0, NULL,
-         NULL, -EINVAL, PROBLEM_TAG_FORBIDDEN, 1, 7},
-        {"custom local tag", GOOD_CONFIG "    x: !vault abc\n", 0, NULL, NULL, -EINVAL,
-         PROBLEM_TAG_FORBIDDEN, ANY, ANY},
+        { "billion laughs", billion_laughs, 0, NULL, NULL, -EINVAL, PROBLEM_ALIAS_FORBIDDEN, 1, 4 },
+        { "merge key", "base: &b {workflow_path: good}\nmappings:\n  a:\n    low:\n      <<: *b\n", 0, NULL,
+          NULL, -EINVAL, PROBLEM_ALIAS_FORBIDDEN, 1, 7 },
+        { "merge key alone", "mappings:\n  a:\n    <<: {low: {workflow_path: good}}\n" OTHER_TIERS, 0, NULL,
+          NULL, -EINVAL, PROBLEM_ALIAS_FORBIDDEN, 3, 5 },
+        { "python object tag", "version: !!python/object:os.system \"1\"\n" GOOD_CONFIG, 0, NULL, NULL,
+          -EINVAL, PROBLEM_TAG_FORBIDDEN, 1, 10 },
+        { "python apply tag", "junk: !!python/object/apply:os.system [\"rm -rf /\"]\n" GOOD_CONFIG, 0, NULL,
+          NULL, -EINVAL, PROBLEM_TAG_FORBIDDEN, 1, 7 },
+        { "custom local tag", GOOD_CONFIG "    x: !vault abc\n", 0, NULL, NULL, -EINVAL,
+          PROBLEM_TAG_FORBIDDEN, ANY, ANY },
 
         /* limits */
-        {"1000-deep sequences", NULL, 0, make_nested_sequences, NULL, -EINVAL, PROBLEM_TOO_DEEP, 2, 68},
-        {"1000-deep mappings", NULL, 0, make_nested_mappings, NULL, -EINVAL, PROBLEM_TOO_DEEP, 1, 259},
-        {"100000 unclosed brackets", NULL, 0, make_unclosed_nesting, NULL, -EINVAL, PROBLEM_TOO_DEEP, ANY,
-         ANY},
-        {"20 MiB file", NULL, 0, make_20_mib, NULL, -EFBIG, PROBLEM_TOO_LARGE, 0, 0},
+        { "1000-deep sequences", NULL, 0, make_nested_sequences, NULL, -EINVAL, PROBLEM_TOO_DEEP, 2, 68 },
+        { "1000-deep mappings", NULL, 0, make_nested_mappings, NULL, -EINVAL, PROBLEM_TOO_DEEP, 1, 259 },
+        { "100000 unclosed brackets", NULL, 0, make_unclosed_nesting, NULL, -EINVAL, PROBLEM_TOO_DEEP, ANY,
+          ANY },
+        { "20 MiB file", NULL, 0, make_20_mib, NULL, -EFBIG, PROBLEM_TOO_LARGE, 0, 0 },
 
         /* encodings */
-        {"invalid UTF-8", "version: \"caf\xe9\"\n" GOOD_CONFIG, 0, NULL, NULL, -EINVAL, PROBLEM_NOT_UTF8, 0,
-         0},
-        {"UTF-8 surrogate", "version: \"\xed\xb0\x80\"\n" GOOD_CONFIG, 0, NULL, NULL, -EINVAL,
-         PROBLEM_NOT_UTF8, 0, 0},
-        {"UTF-16LE with BOM", NULL, 0, make_utf16le, NULL, -EINVAL, PROBLEM_NOT_UTF8, 0, 0},
-        {"UTF-16BE with BOM", NULL, 0, make_utf16be, NULL, -EINVAL, PROBLEM_NOT_UTF8, 0, 0},
-        {"CR-only line ends, error on line 3",
-         "mappings:\r  a:\r    low: {workflow_path: good, parameters: {steps: 0}}\r" OTHER_TIERS, 0, NULL,
-         NULL, -EINVAL, PROBLEM_OUT_OF_RANGE, 3, 52},
+        { "invalid UTF-8", "version: \"caf\xe9\"\n" GOOD_CONFIG, 0, NULL, NULL, -EINVAL, PROBLEM_NOT_UTF8, 0,
+          0 },
+        { "UTF-8 surrogate", "version: \"\xed\xb0\x80\"\n" GOOD_CONFIG, 0, NULL, NULL, -EINVAL,
+          PROBLEM_NOT_UTF8, 0, 0 },
+        { "UTF-16LE with BOM", NULL, 0, make_utf16le, NULL, -EINVAL, PROBLEM_NOT_UTF8, 0, 0 },
+        { "UTF-16BE with BOM", NULL, 0, make_utf16be, NULL, -EINVAL, PROBLEM_NOT_UTF8, 0, 0 },
+        { "CR-only line ends, error on line 3",
+          "mappings:\r  a:\r    low: {workflow_path: good, parameters: {steps: 0}}\r" OTHER_TIERS, 0, NULL,
+          NULL, -EINVAL, PROBLEM_OUT_OF_RANGE, 3, 52 },
 
         /* workflow paths and the files they lead to */
-        {"traversal", WORKFLOW_CONFIG("../outside/esc"), 0, NULL, NULL, -EINVAL, PROBLEM_BAD_WORKFLOW_PATH,
-         3, 26},
-        {"traversal inside", WORKFLOW_CONFIG("good/../../outside/esc"), 0, NULL, NULL, -EINVAL,
-         PROBLEM_BAD_WORKFLOW_PATH, 3, 26},
-        {"absolute workflow_path", WORKFLOW_CONFIG("/etc"), 0, NULL, NULL, -EINVAL,
-         PROBLEM_BAD_WORKFLOW_PATH, 3, 26},
-        {"10 MB workflow_path", NULL, 0, make_long_scalar, NULL, -EINVAL, PROBLEM_BAD_WORKFLOW_PATH, 3, 26},
-        {"symlink out of the root", WORKFLOW_CONFIG("escape"), 0, NULL, NULL, -EINVAL,
-         PROBLEM_WORKFLOW_ESCAPES_ROOT, 3, 26},
-        {"absolute symlink out of the root", WORKFLOW_CONFIG("absescape"), 0, NULL, NULL, -EINVAL,
-         PROBLEM_WORKFLOW_ESCAPES_ROOT, 3, 26},
-        {"workflow file a symlink out of the root", WORKFLOW_CONFIG("linkfile"), 0, NULL, NULL, -EINVAL,
-         PROBLEM_WORKFLOW_ESCAPES_ROOT, 3, 26},
-        {"UI format", WORKFLOW_CONFIG("ui"), 0, NULL, NULL, -EINVAL, PROBLEM_WORKFLOW_UI_FORMAT, 3, 26},
-        {"dangling link", WORKFLOW_CONFIG("dangling"), 0, NULL, NULL, -EINVAL,
-         PROBLEM_WORKFLOW_DANGLING_LINK, 3, 26},
-        {"top-level array", WORKFLOW_CONFIG("array"), 0, NULL, NULL, -EINVAL,
-         PROBLEM_WORKFLOW_NOT_API_FORMAT, 3, 26},
-        {"node without class_type", WORKFLOW_CONFIG("noclass"), 0, NULL, NULL, -EINVAL,
-         PROBLEM_WORKFLOW_NOT_API_FORMAT, 3, 26},
-        {"invalid JSON", WORKFLOW_CONFIG("badjson"), 0, NULL, NULL, -EINVAL, PROBLEM_WORKFLOW_INVALID_JSON,
-         3, 26},
-        {"empty workflow", WORKFLOW_CONFIG("emptyjson"), 0, NULL, NULL, -EINVAL,
-         PROBLEM_WORKFLOW_INVALID_JSON, 3, 26},
-        {"8 MiB + 1 workflow", WORKFLOW_CONFIG("big"), 0, NULL, NULL, -EINVAL, PROBLEM_WORKFLOW_TOO_LARGE, 3,
-         26},
-        {"workflow a directory", WORKFLOW_CONFIG("dir"), 0, NULL, NULL, -EINVAL,
-         PROBLEM_WORKFLOW_NOT_REGULAR, 3, 26},
-        {"workflow a FIFO", WORKFLOW_CONFIG("fifo"), 0, NULL, NULL, -EINVAL, PROBLEM_WORKFLOW_NOT_REGULAR, 3,
-         26},
-        {"workflow missing", WORKFLOW_CONFIG("missing/v1"), 0, NULL, NULL, -EINVAL, PROBLEM_WORKFLOW_MISSING,
-         3, 26},
-        {"workflows root missing", GOOD_CONFIG, 0, NULL, "nonexistent", -EINVAL,
-         PROBLEM_WORKFLOWS_ROOT_MISSING, 0, 0},
-        {"workflows root a file", GOOD_CONFIG, 0, NULL, "outside/esc/" WORKFLOW_FILE_NAME, -EINVAL,
-         PROBLEM_WORKFLOWS_ROOT_MISSING, 0, 0},
-        {"50000 task types, all missing", NULL, 0, make_many_task_types, NULL, -EINVAL,
-         PROBLEM_WORKFLOW_MISSING, 2, 29},
+        { "traversal", WORKFLOW_CONFIG("../outside/esc"), 0, NULL, NULL, -EINVAL, PROBLEM_BAD_WORKFLOW_PATH,
+          3, 26 },
+        { "traversal inside", WORKFLOW_CONFIG("good/../../outside/esc"), 0, NULL, NULL, -EINVAL,
+          PROBLEM_BAD_WORKFLOW_PATH, 3, 26 },
+        { "absolute workflow_path", WORKFLOW_CONFIG("/etc"), 0, NULL, NULL, -EINVAL,
+          PROBLEM_BAD_WORKFLOW_PATH, 3, 26 },
+        { "10 MB workflow_path", NULL, 0, make_long_scalar, NULL, -EINVAL, PROBLEM_BAD_WORKFLOW_PATH, 3,
+          26 },
+        { "symlink out of the root", WORKFLOW_CONFIG("escape"), 0, NULL, NULL, -EINVAL,
+          PROBLEM_WORKFLOW_ESCAPES_ROOT, 3, 26 },
+        { "absolute symlink out of the root", WORKFLOW_CONFIG("absescape"), 0, NULL, NULL, -EINVAL,
+          PROBLEM_WORKFLOW_ESCAPES_ROOT, 3, 26 },
+        { "workflow file a symlink out of the root", WORKFLOW_CONFIG("linkfile"), 0, NULL, NULL, -EINVAL,
+          PROBLEM_WORKFLOW_ESCAPES_ROOT, 3, 26 },
+        { "UI format", WORKFLOW_CONFIG("ui"), 0, NULL, NULL, -EINVAL, PROBLEM_WORKFLOW_UI_FORMAT, 3, 26 },
+        { "dangling link", WORKFLOW_CONFIG("dangling"), 0, NULL, NULL, -EINVAL,
+          PROBLEM_WORKFLOW_DANGLING_LINK, 3, 26 },
+        { "top-level array", WORKFLOW_CONFIG("array"), 0, NULL, NULL, -EINVAL,
+          PROBLEM_WORKFLOW_NOT_API_FORMAT, 3, 26 },
+        { "node without class_type", WORKFLOW_CONFIG("noclass"), 0, NULL, NULL, -EINVAL,
+          PROBLEM_WORKFLOW_NOT_API_FORMAT, 3, 26 },
+        { "invalid JSON", WORKFLOW_CONFIG("badjson"), 0, NULL, NULL, -EINVAL, PROBLEM_WORKFLOW_INVALID_JSON,
+          3, 26 },
+        { "empty workflow", WORKFLOW_CONFIG("emptyjson"), 0, NULL, NULL, -EINVAL,
+          PROBLEM_WORKFLOW_INVALID_JSON, 3, 26 },
+        { "8 MiB + 1 workflow", WORKFLOW_CONFIG("big"), 0, NULL, NULL, -EINVAL, PROBLEM_WORKFLOW_TOO_LARGE,
+          3, 26 },
+        { "workflow a directory", WORKFLOW_CONFIG("dir"), 0, NULL, NULL, -EINVAL,
+          PROBLEM_WORKFLOW_NOT_REGULAR, 3, 26 },
+        { "workflow a FIFO", WORKFLOW_CONFIG("fifo"), 0, NULL, NULL, -EINVAL, PROBLEM_WORKFLOW_NOT_REGULAR,
+          3, 26 },
+        { "workflow missing", WORKFLOW_CONFIG("missing/v1"), 0, NULL, NULL, -EINVAL,
+          PROBLEM_WORKFLOW_MISSING, 3, 26 },
+        { "workflows root missing", GOOD_CONFIG, 0, NULL, "nonexistent", -EINVAL,
+          PROBLEM_WORKFLOWS_ROOT_MISSING, 0, 0 },
+        { "workflows root a file", GOOD_CONFIG, 0, NULL, "outside/esc/" WORKFLOW_FILE_NAME, -EINVAL,
+          PROBLEM_WORKFLOWS_ROOT_MISSING, 0, 0 },
+        { "50000 task types, all missing", NULL, 0, make_many_task_types, NULL, -EINVAL,
+          PROBLEM_WORKFLOW_MISSING, 2, 29 },
 
         /* numbers and types */
-        {"steps out of range", PARAMETER_CONFIG("steps: 100000"), 0, NULL, NULL, -EINVAL,
-         PROBLEM_OUT_OF_RANGE, 3, 52},
-        {"cfg_scale .nan", PARAMETER_CONFIG("cfg_scale: .NaN"), 0, NULL, NULL, -EINVAL, PROBLEM_OUT_OF_RANGE,
-         3, 56},
-        {"seed beyond 64 bits", PARAMETER_CONFIG("seed: 340282366920938463463374607431768211456"), 0, NULL,
-         NULL, -EINVAL, PROBLEM_OUT_OF_RANGE, 3, 51},
-        {"negative width", PARAMETER_CONFIG("width: -512"), 0, NULL, NULL, -EINVAL, PROBLEM_OUT_OF_RANGE, 3,
-         52},
-        {"list where a mapping goes", "mappings:\n  - a\n  - b\n", 0, NULL, NULL, -EINVAL, PROBLEM_BAD_TYPE,
-         2, 3},
-        {"list as a tier", "mappings:\n  a:\n    low: [good]\n" OTHER_TIERS, 0, NULL, NULL, -EINVAL,
-         PROBLEM_BAD_TYPE, 3, 10},
-        {"mapping as a parameter value", PARAMETER_CONFIG("steps: {value: 20}"), 0, NULL, NULL, -EINVAL,
-         PROBLEM_BAD_TYPE, 3, 52},
-        {"string where a bool goes",
-         "environment: e\nquality_system: {enabled: \"true\", tiers: [low]}\n"
-         "workflows:\n  mappings: {a: {low: {workflow_path: good}}}\n",
-         0, NULL, NULL, -EINVAL, PROBLEM_BAD_TYPE, 2, 27},
-        {"top-level scalar", "quality_mappings\n", 0, NULL, NULL, -EINVAL, PROBLEM_BAD_TYPE, 1, 1},
-        {"top-level list", "- mappings\n- version\n", 0, NULL, NULL, -EINVAL, PROBLEM_BAD_TYPE, 1, 1},
-        {"top-level number", "42\n", 0, NULL, NULL, -EINVAL, PROBLEM_BAD_TYPE, 1, 1},
+        { "steps out of range", PARAMETER_CONFIG("steps: 100000"), 0, NULL, NULL, -EINVAL,
+          PROBLEM_OUT_OF_RANGE, 3, 52 },
+        { "cfg_scale .nan", PARAMETER_CONFIG("cfg_scale: .NaN"), 0, NULL, NULL, -EINVAL,
+          PROBLEM_OUT_OF_RANGE, 3, 56 },
+        { "seed beyond 64 bits", PARAMETER_CONFIG("seed: 340282366920938463463374607431768211456"), 0, NULL,
+          NULL, -EINVAL, PROBLEM_OUT_OF_RANGE, 3, 51 },
+        { "negative width", PARAMETER_CONFIG("width: -512"), 0, NULL, NULL, -EINVAL, PROBLEM_OUT_OF_RANGE, 3,
+          52 },
+        { "list where a mapping goes", "mappings:\n  - a\n  - b\n", 0, NULL, NULL, -EINVAL, PROBLEM_BAD_TYPE,
+          2, 3 },
+        { "list as a tier", "mappings:\n  a:\n    low: [good]\n" OTHER_TIERS, 0, NULL, NULL, -EINVAL,
+          PROBLEM_BAD_TYPE, 3, 10 },
+        { "mapping as a parameter value", PARAMETER_CONFIG("steps: {value: 20}"), 0, NULL, NULL, -EINVAL,
+          PROBLEM_BAD_TYPE, 3, 52 },
+        { "string where a bool goes",
+          "environment: e\nquality_system: {enabled: \"true\", tiers: [low]}\n"
+          "workflows:\n  mappings: {a: {low: {workflow_path: good}}}\n",
+          0, NULL, NULL, -EINVAL, PROBLEM_BAD_TYPE, 2, 27 },
+        { "top-level scalar", "quality_mappings\n", 0, NULL, NULL, -EINVAL, PROBLEM_BAD_TYPE, 1, 1 },
+        { "top-level list", "- mappings\n- version\n", 0, NULL, NULL, -EINVAL, PROBLEM_BAD_TYPE, 1, 1 },
+        { "top-level number", "42\n", 0, NULL, NULL, -EINVAL, PROBLEM_BAD_TYPE, 1, 1 },
 
         /* empty and unreadable files */
-        {"empty file", "", 0, NULL, NULL, -EINVAL, PROBLEM_EMPTY_CONFIG, 0, 0},
-        {"whitespace only", "\n\n   \n", 0, NULL, NULL, -EINVAL, PROBLEM_EMPTY_CONFIG, 0, 0},
-        {"config a directory", NULL, 0, make_directory, NULL, ANY_ERRNO, PROBLEM_CONFIG_UNREADABLE, 0, 0},
-        {"config a FIFO", NULL, 0, make_fifo, NULL, ANY_ERRNO, PROBLEM_CONFIG_UNREADABLE, 0, 0},
-        {"config missing", NULL, 0, make_nothing, NULL, -ENOENT, PROBLEM_CONFIG_UNREADABLE, 0, 0},
+        { "empty file", "", 0, NULL, NULL, -EINVAL, PROBLEM_EMPTY_CONFIG, 0, 0 },
+        { "whitespace only", "\n\n   \n", 0, NULL, NULL, -EINVAL, PROBLEM_EMPTY_CONFIG, 0, 0 },
+        { "config a directory", NULL, 0, make_directory, NULL, ANY_ERRNO, PROBLEM_CONFIG_UNREADABLE, 0, 0 },
+        { "config a FIFO", NULL, 0, make_fifo, NULL, ANY_ERRNO, PROBLEM_CONFIG_UNREADABLE, 0, 0 },
+        { "config missing", NULL, 0, make_nothing, NULL, -ENOENT, PROBLEM_CONFIG_UNREADABLE, 0, 0 },
 
         /* big and many */
-        {"100 KiB explicit key", NULL, 0, make_long_explicit_key, NULL, -EINVAL, PROBLEM_UNKNOWN_KEY, 7, 3},
-        {"a million items in an unknown key", NULL, 0, make_million_items, NULL, -EINVAL,
-         PROBLEM_UNKNOWN_KEY, 7, 1},
-        {"escaped NUL in a key", "\"version\\0junk\": \"1\"\n" GOOD_CONFIG, 0, NULL, NULL, -EINVAL,
-         PROBLEM_UNKNOWN_KEY, 1, 1},
+        { "100 KiB explicit key", NULL, 0, make_long_explicit_key, NULL, -EINVAL, PROBLEM_UNKNOWN_KEY, 7,
+          3 },
+        { "a million items in an unknown key", NULL, 0, make_million_items, NULL, -EINVAL,
+          PROBLEM_UNKNOWN_KEY, 7, 1 },
+        { "escaped NUL in a key", "\"version\\0junk\": \"1\"\n" GOOD_CONFIG, 0, NULL, NULL, -EINVAL,
+          PROBLEM_UNKNOWN_KEY, 1, 1 },
 };
 
 static void test_hostile_case(size_t index) {
@@ -577,36 +581,37 @@ typedef struct ValidCase {
 } ValidCase;
 
 static const ValidCase valid_cases[] = {
-        {"plain", GOOD_CONFIG, NULL},
-        {"CR-only line ends",
-         "version: \"1\"\rmappings:\r  a:\r    low: {workflow_path: good}\r"
-         "    standard: {workflow_path: good}\r    high: {workflow_path: good}\r",
-         NULL},
-        {"CRLF line ends",
-         "version: \"1\"\r\nmappings:\r\n  a:\r\n    low: {workflow_path: good}\r\n"
-         "    standard: {workflow_path: good}\r\n    high: {workflow_path: good}\r\n",
-         NULL},
-        {"UTF-8 byte order mark", "\xef\xbb\xbf" GOOD_CONFIG, NULL},
-        {"no final newline",
-         "mappings: {a: {low: {workflow_path: good}, standard: {workflow_path: good}, "
-         "high: {workflow_path: good}}}",
-         NULL},
-        {"document markers", "%YAML 1.2\n---\n" GOOD_CONFIG "...\n", NULL},
-        {"all flow style",
-         "{version: \"1\", mappings: {a: {low: {workflow_path: good}, standard: {workflow_path: "
-         "good}, high: {workflow_path: good}}}}\n",
-         NULL},
-        {"core tags",
-         "version: !!str 1\nmappings: !!map\n  a:\n    low: {workflow_path: !!str good, parameters: "
-         "{steps: !!int \"20\"}}\n" OTHER_TIERS,
-         NULL},
-        {"symlink inside the root", "mappings:\n  a:\n    low: {workflow_path: inner}\n" OTHER_TIERS, NULL},
-        {"exactly 16 MiB", NULL, make_16_mib_exactly},
-        {"non-ASCII comments and strings",
-         "# Qualit\xc3\xa9 \xe2\x9c\x93\nversion: \"\xe2\x82\xac 1\"\n"
-         "mappings:\n  a:\n    low: {workflow_path: good, description: \"\xf0\x9f\x8e\xa8 "
-         "portrait\"}\n" OTHER_TIERS,
-         NULL},
+        { "plain", GOOD_CONFIG, NULL },
+        { "CR-only line ends",
+          "version: \"1\"\rmappings:\r  a:\r    low: {workflow_path: good}\r"
+          "    standard: {workflow_path: good}\r    high: {workflow_path: good}\r",
+          NULL },
+        { "CRLF line ends",
+          "version: \"1\"\r\nmappings:\r\n  a:\r\n    low: {workflow_path: good}\r\n"
+          "    standard: {workflow_path: good}\r\n    high: {workflow_path: good}\r\n",
+          NULL },
+        { "UTF-8 byte order mark", "\xef\xbb\xbf" GOOD_CONFIG, NULL },
+        { "no final newline",
+          "mappings: {a: {low: {workflow_path: good}, standard: {workflow_path: good}, "
+          "high: {workflow_path: good}}}",
+          NULL },
+        { "document markers", "%YAML 1.2\n---\n" GOOD_CONFIG "...\n", NULL },
+        { "all flow style",
+          "{version: \"1\", mappings: {a: {low: {workflow_path: good}, standard: {workflow_path: "
+          "good}, high: {workflow_path: good}}}}\n",
+          NULL },
+        { "core tags",
+          "version: !!str 1\nmappings: !!map\n  a:\n    low: {workflow_path: !!str good, parameters: "
+          "{steps: !!int \"20\"}}\n" OTHER_TIERS,
+          NULL },
+        { "symlink inside the root", "mappings:\n  a:\n    low: {workflow_path: inner}\n" OTHER_TIERS,
+          NULL },
+        { "exactly 16 MiB", NULL, make_16_mib_exactly },
+        { "non-ASCII comments and strings",
+          "# Qualit\xc3\xa9 \xe2\x9c\x93\nversion: \"\xe2\x82\xac 1\"\n"
+          "mappings:\n  a:\n    low: {workflow_path: good, description: \"\xf0\x9f\x8e\xa8 "
+          "portrait\"}\n" OTHER_TIERS,
+          NULL },
 };
 
 static void test_valid_cases(void) {
@@ -701,18 +706,18 @@ static void test_root_mismatch(void) {
                 bool reported;
                 Severity severity;
         } modes[] = {
-                {"ROOT_MISMATCH_ERROR", ROOT_MISMATCH_ERROR, -EINVAL, true, SEVERITY_ERROR},
-                {"ROOT_MISMATCH_WARN", ROOT_MISMATCH_WARN, 0, true, SEVERITY_WARNING},
-                {"ROOT_MISMATCH_IGNORE", ROOT_MISMATCH_IGNORE, 0, false, SEVERITY_ERROR},
+                { "ROOT_MISMATCH_ERROR", ROOT_MISMATCH_ERROR, -EINVAL, true, SEVERITY_ERROR },
+                { "ROOT_MISMATCH_WARN", ROOT_MISMATCH_WARN, 0, true, SEVERITY_WARNING },
+                { "ROOT_MISMATCH_IGNORE", ROOT_MISMATCH_IGNORE, 0, false, SEVERITY_ERROR },
         };
         static const struct {
                 const char *name;
                 const char *root_path; /* NULL: none */
         } same[] = {
-                {"relative root_path", "root"},
-                {"relative root_path with dot-dot", "./other/../root"},
-                {"root_path through a symlink", "rootlink"},
-                {"no root_path", NULL},
+                { "relative root_path", "root" },
+                { "relative root_path with dot-dot", "./other/../root" },
+                { "root_path through a symlink", "rootlink" },
+                { "no root_path", NULL },
         };
         char text[1024];
         const Problem *p;
@@ -808,11 +813,11 @@ static void test_parameters_not_applicable(void) {
                 const char *parameters;
                 bool warned;
         } cases[] = {
-                {"steps: 20", true},
-                {"cfg_scale: 7.5", true},
-                {"steps: 20, cfg_scale: 7.5", true},
-                {"sampler_name: euler, width: 512", false},
-                {"", false},
+                { "steps: 20", true },
+                { "cfg_scale: 7.5", true },
+                { "steps: 20, cfg_scale: 7.5", true },
+                { "sampler_name: euler, width: 512", false },
+                { "", false },
         };
         char text[512];
         const Problem *p;
@@ -845,7 +850,7 @@ static void test_parameters_not_applicable(void) {
 /* ---- the example environments ---- */
 
 static void test_bundled_environments(void) {
-        static const char *const names[] = {"development", "production", "staging"};
+        static const char *const names[] = { "development", "production", "staging" };
         const char *source_root = getenv("SOURCE_ROOT");
         char path[PATH_MAX], root[PATH_MAX];
         Run run;

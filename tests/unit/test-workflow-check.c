@@ -234,8 +234,8 @@ static void test_cache(WorkflowChecker *c) {
 
         result = expect(c, "good/", _PROBLEM_CODE_INVALID, "the same file by another path");
         is_int(workflow_checker_parse_count(c), parsed, "the same file by another path is not parsed again");
-        result = expect(c, "links/inside_ui", PROBLEM_WORKFLOW_UI_FORMAT,
-                        "a cached problem by another path");
+        result =
+                expect(c, "links/inside_ui", PROBLEM_WORKFLOW_UI_FORMAT, "a cached problem by another path");
         is_str(result ? result->message : NULL,
                "Workflow 'links/inside_ui/workflow_api.json' is in ComfyUI's UI format; "
                "export it with \"Save (API Format)\" in ComfyUI.",
@@ -387,9 +387,8 @@ static void make_tree(void) {
         make_workflow("inputs_array", "{\"1\": {\"class_type\": \"A\", \"inputs\": []}}");
         make_workflow("node_string", "{\"1\": \"KSampler\"}");
         make_workflow("empty_object", " {} ");
-        make_workflow("ui",
-                      "{\"last_node_id\": 9, \"nodes\": [{\"id\": 3, \"type\": \"KSampler\"}],"
-                      " \"links\": [], \"version\": 0.4}");
+        make_workflow("ui", "{\"last_node_id\": 9, \"nodes\": [{\"id\": 3, \"type\": \"KSampler\"}],"
+                            " \"links\": [], \"version\": 0.4}");
         make_workflow("dangling",
                       "{\"4\": {\"class_type\": \"CheckpointLoaderSimple\", \"inputs\": {}},"
                       " \"3\": {\"class_type\": \"KSampler\", \"inputs\": {\"model\": [\"99\", 0]}}}");
