@@ -12,6 +12,8 @@ const char *arg_config = NULL;
 const char *arg_workflows_root = NULL;
 const char *arg_environments_dir = NULL;
 const char *arg_host = NULL;
+const char *arg_url = NULL;
+const char *arg_environment = NULL;
 const char *arg_machine = NULL;
 
 typedef struct Verb {
@@ -20,13 +22,21 @@ typedef struct Verb {
         int (*run)(int argc, char *argv[]);
 } Verb;
 
+/* clang-format off */
 static const Verb verbs[] = {
-        { "status", 0, 0, verb_status },     { "health", 0, 0, verb_health },
-        { "history", 0, 0, verb_history },   { "validate", 0, 1, verb_validate },
-        { "deploy", 1, 1, verb_deploy },     { "reload", 0, 0, verb_reload },
-        { "rollback", 0, 1, verb_rollback }, { "resolve", 2, 2, verb_resolve },
-        { "tiers", 1, 1, verb_tiers },       { "render", 2, 2, verb_render },
+        { "status",   0, 0, verb_status   },
+        { "health",   0, 0, verb_health   },
+        { "history",  0, 0, verb_history  },
+        { "validate", 0, 1, verb_validate },
+        { "deploy",   1, 1, verb_deploy   },
+        { "reload",   0, 0, verb_reload   },
+        { "rollback", 0, 1, verb_rollback },
+        { "resolve",  2, 2, verb_resolve  },
+        { "tiers",    1, 1, verb_tiers    },
+        { "render",   2, 2, verb_render   },
+        { "verify",   0, 0, verb_verify   },
 };
+/* clang-format on */
 
 static void help(void) {
         printf("%s [OPTIONS...] COMMAND ...\n"
@@ -45,6 +55,8 @@ static void help(void) {
                "  resolve TASK TIER          Show the workflow and parameters of a task and tier\n"
                "  tiers TASK                 List the tiers a task type is served at\n"
                "  render TASK TIER           Print the ComfyUI prompt of a task and tier\n"
+               "  verify                     Check the HTTP shim after a deploy: health, version,\n"
+               "                             and low, standard and high for every task type\n"
                "\n"
                "Options:\n"
                "  -h --help                  Show this help\n"
@@ -60,6 +72,10 @@ static void help(void) {
                "                             daemon's workflows root (deploy)\n"
                "     --environments-dir DIR  Where ENV.yaml files are (default:\n"
                "                             $QUALITY_ENVIRONMENTS_DIR, else /etc/auteur/environments)\n"
+               "     --url URL               The HTTP shim verify asks (default:\n"
+               "                             http://127.0.0.1:8000)\n"
+               "     --environment ENV       The environment whose task types verify checks\n"
+               "                             (default: the configuration file)\n"
                "\n"
                "Exit status: 0 ok, 1 invalid or failed, 2 usage error, 3 daemon unreachable.\n"
                "See auteur-qualityctl(1) for details.\n",
@@ -72,6 +88,8 @@ enum {
         ARG_CONFIG,
         ARG_WORKFLOWS_ROOT,
         ARG_ENVIRONMENTS_DIR,
+        ARG_URL,
+        ARG_ENVIRONMENT,
 };
 
 /* Returns > 0 to go on, 0 to exit successfully (--help), < 0 on a usage error. */
@@ -85,6 +103,8 @@ static int parse_argv(int argc, char *argv[]) {
                 { "config", required_argument, NULL, ARG_CONFIG },
                 { "workflows-root", required_argument, NULL, ARG_WORKFLOWS_ROOT },
                 { "environments-dir", required_argument, NULL, ARG_ENVIRONMENTS_DIR },
+                { "url", required_argument, NULL, ARG_URL },
+                { "environment", required_argument, NULL, ARG_ENVIRONMENT },
                 { NULL, 0, NULL, 0 },
         };
         int c;
@@ -114,6 +134,12 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case ARG_ENVIRONMENTS_DIR:
                         arg_environments_dir = optarg;
+                        break;
+                case ARG_URL:
+                        arg_url = optarg;
+                        break;
+                case ARG_ENVIRONMENT:
+                        arg_environment = optarg;
                         break;
                 case '?':
                         return -EINVAL;

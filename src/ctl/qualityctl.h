@@ -28,6 +28,8 @@ extern const char *arg_workflows_root;
 extern const char *arg_environments_dir;
 extern const char *arg_host;
 extern const char *arg_machine;
+extern const char *arg_url;
+extern const char *arg_environment;
 
 /* Each verb gets its arguments after the verb's name (argv[0] is the verb) and returns an exit code. */
 int verb_validate(int argc, char *argv[]);
@@ -40,6 +42,7 @@ int verb_rollback(int argc, char *argv[]);
 int verb_resolve(int argc, char *argv[]);
 int verb_tiers(int argc, char *argv[]);
 int verb_render(int argc, char *argv[]);
+int verb_verify(int argc, char *argv[]);
 
 /* qualityctl-validate.c */
 
