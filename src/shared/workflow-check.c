@@ -13,12 +13,10 @@
 #include <unistd.h>
 
 #include "json-util.h"
+#include "open-beneath.h"
 #include "quality-def.h"
 #include "workflow-check-internal.h"
 
-/* The kernel may answer EAGAIN to a RESOLVE_* lookup that raced with a rename or mount; it is worth a
- * few more tries before the file is called unreadable. */
-#define OPEN_ATTEMPTS_MAX 8U
 #define MIB (UINT64_C(1024) * 1024)
 
 int workflow_checker_new(const char *root, WorkflowChecker **ret) {
@@ -120,22 +118,15 @@ static int build_file_name(WorkflowChecker *c, const char *workflow_path) {
 
 /* Opens c->file beneath the root. Returns 0 with an fd in *ret_fd, or 0 with -EBADF there and the problem
  * in v; fails only when the system, not the file, is the trouble. */
-static int open_beneath(WorkflowChecker *c, int *ret_fd, Verdict *v) {
-        struct open_how how = {
-                .flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
-                .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
-        };
-        long fd;
+static int open_workflow(WorkflowChecker *c, int *ret_fd, Verdict *v) {
+        int fd;
 
-        for (unsigned attempt = 1;; attempt++) {
-                fd = syscall(SYS_openat2, c->root_fd, c->file, &how, sizeof how);
-                if (fd >= 0) {
-                        *ret_fd = (int) fd;
-                        return 0;
-                }
-                if ((errno != EAGAIN && errno != EINTR) || attempt >= OPEN_ATTEMPTS_MAX)
-                        break;
+        fd = open_beneath(c->root_fd, c->file, O_RDONLY | O_NOCTTY | O_NONBLOCK);
+        if (fd >= 0) {
+                *ret_fd = fd;
+                return 0;
         }
+        errno = -fd;
 
         *ret_fd = -EBADF;
         switch (errno) {
@@ -447,7 +438,7 @@ int workflow_checker_check(WorkflowChecker *c, const char *workflow_path, const 
         if (r < 0)
                 return r;
 
-        r = open_beneath(c, &fd, &v);
+        r = open_workflow(c, &fd, &v);
         if (r < 0)
                 return r;
         if (fd >= 0) {
@@ -503,7 +494,7 @@ int workflow_checker_load(WorkflowChecker *c, const char *workflow_path, struct 
         if (r < 0)
                 return r;
 
-        r = open_beneath(c, &fd, &v);
+        r = open_workflow(c, &fd, &v);
         if (r < 0)
                 return r;
         if (fd < 0)

@@ -14,6 +14,7 @@
 
 #include "quality-def.h"
 #include "tap.h"
+#include "open-beneath.h"
 #include "workflow-check.h"
 
 /* Everything a check may wait on is a local file; a FIFO that blocked the check would hang the test. */
@@ -420,6 +421,23 @@ int main(void) {
         test_json(c);
         test_cache(c);
         test_unreadable(c);
+
+        /* Everything again by the walk that stands in for openat2() where the kernel has none. */
+        printf("# again, resolving by walking the path instead of openat2()\n");
+        write_file("root/library/image/nosampler_v1/" WORKFLOW_FILE_NAME, no_sampler_workflow,
+                   strlen(no_sampler_workflow));
+        open_beneath_force_walk(true);
+        c = workflow_checker_free(c);
+        r = workflow_checker_new(root, &c);
+        if (!is_int(r, 0, "opening the root succeeds (walk)"))
+                return tap_done();
+        test_good(c);
+        test_containment(c);
+        test_file_types(c);
+        test_json(c);
+        test_cache(c);
+        test_unreadable(c);
+        open_beneath_force_walk(false);
 
         (void) nftw(tmp_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
         return tap_done();
