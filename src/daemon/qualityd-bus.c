@@ -114,7 +114,7 @@ static int append_parameter(sd_bus_message *reply, const Parameter *p) {
                 [PARAMETER_BOOL] = "b",
                 [PARAMETER_STRING] = "s",
         };
-        int b = p->b, k;
+        int b, k;
 
         /* Containers by hand rather than one sd_bus_message_append("{sv}", ...): Resolve is the hot path,
          * and this skips parsing a signature for every entry. */
@@ -135,6 +135,7 @@ static int append_parameter(sd_bus_message *reply, const Parameter *p) {
                 k = sd_bus_message_append_basic(reply, 'd', &p->d);
                 break;
         case PARAMETER_BOOL:
+                b = p->b;
                 k = sd_bus_message_append_basic(reply, 'b', &b);
                 break;
         default:

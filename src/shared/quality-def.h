@@ -8,6 +8,14 @@
 #define QUALITY_BUS_PATH "/org/auteur/QualityTier"
 #define QUALITY_BUS_INTERFACE "org.auteur.QualityTier"
 
+/* The interface's errors, org.auteur.QualityTier(5). */
+#define QUALITY_ERROR_INVALID_CONFIG "org.auteur.QualityTier.Error.InvalidConfig"
+#define QUALITY_ERROR_NO_SUCH_TASK_TYPE "org.auteur.QualityTier.Error.NoSuchTaskType"
+#define QUALITY_ERROR_NO_SUCH_TIER "org.auteur.QualityTier.Error.NoSuchTier"
+#define QUALITY_ERROR_TIER_DISABLED "org.auteur.QualityTier.Error.TierDisabled"
+#define QUALITY_ERROR_NO_SUCH_GENERATION "org.auteur.QualityTier.Error.NoSuchGeneration"
+#define QUALITY_ERROR_NOT_READY "org.auteur.QualityTier.Error.NotReady"
+
 #define QUALITY_DEFAULT_CONFIG_PATH "/etc/auteur/quality_mappings.yaml"
 #define QUALITY_DEFAULT_WORKFLOWS_ROOT "/opt/comfyui_workflows"
 #define QUALITY_DEFAULT_ENVIRONMENTS_DIR "/etc/auteur/environments"
