@@ -211,26 +211,16 @@ int manager_status_line(Manager *m, char **ret) {
 
 /* ---- health JSON ---- */
 
-static int add(struct json_object *o, const char *key, struct json_object *value) {
-        if (!value)
-                return -ENOMEM;
-        if (json_object_object_add(o, key, value) < 0) {
-                json_object_put(value);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
 static int add_check(struct json_object *checks, struct json_object *failed, const char *name,
                      HealthStatus s, const char *details) {
         struct json_object *o = json_object_new_object();
         int k;
 
-        k = add(checks, name, o);
+        k = json_object_add_owned(checks, name, o);
         if (k >= 0)
-                k = add(o, "status", json_object_new_string(health_status_to_string(s)));
+                k = json_object_add_owned(o, "status", json_object_new_string(health_status_to_string(s)));
         if (k >= 0)
-                k = add(o, "details", json_object_new_string(details));
+                k = json_object_add_owned(o, "details", json_object_new_string(details));
         if (k >= 0 && s != HEALTH_HEALTHY && json_object_array_add(failed, json_object_new_string(name)) < 0)
                 k = -ENOMEM;
         return k;
@@ -263,12 +253,12 @@ int manager_health_json(Manager *m, char **ret) {
                 json_object_put(failed);
                 return -ENOMEM;
         }
-        k = add(top, "checks", checks);
+        k = json_object_add_owned(top, "checks", checks);
         if (k < 0) {
                 json_object_put(failed);
                 return k;
         }
-        k = add(top, "failed_checks", failed);
+        k = json_object_add_owned(top, "failed_checks", failed);
         if (k < 0)
                 return k;
 
@@ -329,9 +319,9 @@ int manager_health_json(Manager *m, char **ret) {
         if (!stamp)
                 return -ENOMEM;
 
-        k = add(top, "status", json_object_new_string(health_status_to_string(m->status)));
+        k = json_object_add_owned(top, "status", json_object_new_string(health_status_to_string(m->status)));
         if (k >= 0)
-                k = add(top, "timestamp", json_object_new_string(stamp));
+                k = json_object_add_owned(top, "timestamp", json_object_new_string(stamp));
         if (k >= 0)
                 k = add_check(checks, failed, "configuration", config_status, configuration);
         if (k >= 0)
@@ -339,18 +329,22 @@ int manager_health_json(Manager *m, char **ret) {
         if (k >= 0)
                 k = add_check(checks, failed, "permissions", permissions_status, permissions);
         if (k >= 0)
-                k = add(top, "environment", json_object_new_string(m->config ? m->config->environment : ""));
+                k = json_object_add_owned(top, "environment",
+                                          json_object_new_string(m->config ? m->config->environment : ""));
         if (k >= 0)
-                k = add(top, "generation", json_object_new_int64((int64_t) m->generation));
+                k = json_object_add_owned(top, "generation", json_object_new_int64((int64_t) m->generation));
         if (k >= 0)
-                k = add(top, "mappings",
+                k = json_object_add_owned(
+                        top, "mappings",
                         json_object_new_int64(m->config ? (int64_t) m->config->n_mappings : 0));
         if (k >= 0)
-                k = add(top, "workflows_missing", json_object_new_int64((int64_t) m->workflows.n_broken));
+                k = json_object_add_owned(top, "workflows_missing",
+                                          json_object_new_int64((int64_t) m->workflows.n_broken));
         if (k >= 0)
-                k = add(top, "config_changed_on_disk", json_object_new_boolean(m->config_changed_on_disk));
+                k = json_object_add_owned(top, "config_changed_on_disk",
+                                          json_object_new_boolean(m->config_changed_on_disk));
         if (k >= 0)
-                k = add(top, "version", json_object_new_string(PACKAGE_VERSION));
+                k = json_object_add_owned(top, "version", json_object_new_string(PACKAGE_VERSION));
         if (k < 0)
                 return k;
 

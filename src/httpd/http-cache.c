@@ -140,16 +140,6 @@ int cache_tiers_put(Cache *c, uint64_t epoch, const char *task_type, HttpBody *b
 
 /* ---- building the answers ---- */
 
-static int json_add(struct json_object *o, const char *key, struct json_object *value) {
-        if (!value)
-                return -ENOMEM;
-        if (json_object_object_add(o, key, value) < 0) {
-                json_object_put(value);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
 static int body_new_json(struct json_object *o, HttpBody **ret) {
         const char *text =
                 json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
@@ -174,15 +164,15 @@ static int ready_body_new(const char *status, bool healthy, const char *environm
 
         if (!o)
                 return -ENOMEM;
-        k = json_add(o, "status", json_object_new_string(healthy ? "ready" : "not_ready"));
+        k = json_object_add_owned(o, "status", json_object_new_string(healthy ? "ready" : "not_ready"));
         if (k >= 0)
-                k = json_add(o, "health", json_object_new_string(status));
+                k = json_object_add_owned(o, "health", json_object_new_string(status));
         if (k >= 0 && environment)
-                k = json_add(o, "environment", json_object_new_string(environment));
+                k = json_object_add_owned(o, "environment", json_object_new_string(environment));
         if (k >= 0 && generation >= 0)
-                k = json_add(o, "generation", json_object_new_int64(generation));
+                k = json_object_add_owned(o, "generation", json_object_new_int64(generation));
         if (k >= 0 && !environment)
-                k = json_add(o, "message", json_object_new_string(UNREACHABLE_MESSAGE));
+                k = json_object_add_owned(o, "message", json_object_new_string(UNREACHABLE_MESSAGE));
         if (k < 0)
                 return k;
         return body_new_json(o, ret);
@@ -196,19 +186,19 @@ static int version_body_new(const char *version, const char *environment, int64_
 
         if (!o)
                 return -ENOMEM;
-        k = json_add(o, "system", json_object_new_string(SYSTEM_NAME));
+        k = json_object_add_owned(o, "system", json_object_new_string(SYSTEM_NAME));
         if (k >= 0)
-                k = json_add(o, "version", json_object_new_string(version));
+                k = json_object_add_owned(o, "version", json_object_new_string(version));
         if (k >= 0)
-                k = json_add(o, "supported_tiers", tiers = json_object_new_array());
+                k = json_object_add_owned(o, "supported_tiers", tiers = json_object_new_array());
         FOREACH_TIER(t)
                 if (k >= 0 && json_object_array_add(tiers, json_object_new_string(tier_to_string(t))) < 0)
                         k = -ENOMEM;
         /* The configuration's version is its generation: what a rollback or a deploy changes. */
         if (k >= 0)
-                k = json_add(o, "config_version", json_object_new_int64(generation));
+                k = json_object_add_owned(o, "config_version", json_object_new_int64(generation));
         if (k >= 0)
-                k = json_add(o, "environment", json_object_new_string(environment));
+                k = json_object_add_owned(o, "environment", json_object_new_string(environment));
         if (k < 0)
                 return k;
         return body_new_json(o, ret);
@@ -587,9 +577,9 @@ int cache_new(sd_event *event, usec_t bus_timeout_usec, Cache **ret) {
         if (!c->tiers)
                 return -ENOMEM;
 
-        k = json_add(o, "status", json_object_new_string("unreachable"));
+        k = json_object_add_owned(o, "status", json_object_new_string("unreachable"));
         if (k >= 0)
-                k = json_add(o, "message", json_object_new_string(UNREACHABLE_MESSAGE));
+                k = json_object_add_owned(o, "message", json_object_new_string(UNREACHABLE_MESSAGE));
         if (k >= 0)
                 k = body_new_json(o, &c->unreachable_health);
         if (k >= 0)

@@ -5,17 +5,6 @@
 #include "config-json.h"
 #include "json-util.h"
 
-/* json_object_object_add() that takes ownership of value even on failure. */
-static int add(struct json_object *o, const char *key, struct json_object *value) {
-        if (!value)
-                return -ENOMEM;
-        if (json_object_object_add(o, key, value) < 0) {
-                json_object_put(value);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
 struct json_object *parameters_to_json(const Mapping *m) {
         _cleanup_(json_object_putp) struct json_object *o = json_object_new_object();
 
@@ -40,7 +29,7 @@ struct json_object *parameters_to_json(const Mapping *m) {
                         v = json_object_new_string(p->s);
                         break;
                 }
-                if (add(o, p->key, v) < 0)
+                if (json_object_add_owned(o, p->key, v) < 0)
                         return NULL;
         }
         return TAKE_PTR(o);
@@ -58,9 +47,9 @@ int config_describe_task_type_json(const Config *c, const TaskType *t, char **re
                 json_object_put(tiers);
                 return -ENOMEM;
         }
-        k = add(top, "task_type", json_object_new_string(t->name));
+        k = json_object_add_owned(top, "task_type", json_object_new_string(t->name));
         if (k >= 0)
-                k = add(top, "available_tiers", tiers);
+                k = json_object_add_owned(top, "available_tiers", tiers);
         else
                 json_object_put(tiers);
         if (k < 0)
@@ -74,15 +63,16 @@ int config_describe_task_type_json(const Config *c, const TaskType *t, char **re
                         continue;
 
                 o = json_object_new_object();
-                k = add(tiers, tier_to_string(tier), o);
+                k = json_object_add_owned(tiers, tier_to_string(tier), o);
                 if (k >= 0)
-                        k = add(o, "workflow_path", json_object_new_string(m->workflow_path));
+                        k = json_object_add_owned(o, "workflow_path",
+                                                  json_object_new_string(m->workflow_path));
                 if (k >= 0 && m->description)
-                        k = add(o, "description", json_object_new_string(m->description));
+                        k = json_object_add_owned(o, "description", json_object_new_string(m->description));
                 else if (k >= 0 && json_object_object_add(o, "description", NULL) < 0)
                         k = -ENOMEM;
                 if (k >= 0)
-                        k = add(o, "parameters", parameters_to_json(m));
+                        k = json_object_add_owned(o, "parameters", parameters_to_json(m));
                 if (k < 0)
                         return k;
         }
