@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""Integration test of auteur-qualityd on a private system bus, with TAP output.
+"""Integration test of how auteur-qualityd applies configuration, on a private system bus, with TAP output.
 
-Usage: test-daemon.py PATH-TO-auteur-qualityd SOURCE-ROOT
+Usage: test-daemon-apply.py PATH-TO-auteur-qualityd SOURCE-ROOT
 
-Every method, error, property and signal of org.auteur.QualityTier through the real busctl, the sd_notify
-messages, the console log lines of each event, hostile callers and files. Each group of checks starts a
-daemon in a fresh temporary directory (config file, workflows copied from etc/workflows, state directory,
-notify socket, stderr log); qualityd_harness.py beside this file has the machinery.
+Reload, Deploy and Rollback with their signals, notifications and log events; ConfigChangedOnDisk;
+generations, their retention and the start-up fallback to the last one; workflows that vanish and
+return; directories that cannot be written; hostile files at the config path. Each group of checks
+starts a daemon in a fresh temporary directory (config file, workflows copied from etc/workflows, state
+directory, notify socket, stderr log); qualityd_harness.py beside this file has the machinery.
+test-daemon-api.py tests the answers, test-daemon-lifecycle.py the process and its callers.
 
 Run as root for every check; without root, those that need it (setpriv, unshare, groupadd) are skipped.
 Set QUALITY_TEST_KEEP_TMP=1 to keep the temporary directory.
@@ -17,442 +19,21 @@ Exit status: 0 when every check passed, 1 otherwise, 77 when dbus-daemon or busc
 non-zero status as an error).
 """
 
-import grp
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
 import time
-import traceback
-import xml.etree.ElementTree as ET
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from qualityd_harness import *  # noqa: E402,F401,F403 (the harness's names are the test's vocabulary)
-from qualityd_harness import _on_signal  # noqa: E402
 
 
-# ---- daemon A: one long-lived daemon for the read-only methods, properties and hostile callers ----
-
-def tests_shared(ctx):
-    bus = ctx.bus
-    config = make_config()
-    a = ctx.daemon("shared", config_text=config)
-
-    with TAP.case("start-up: READY=1 with STATUS= is the first state notification, the name is owned then"):
-        a.start()
-        msgs = [m[2] for m in a.notify.since()]
-        ready = [i for i, m in enumerate(msgs) if "READY=1" in m.split("\n")]
-        check(ready, "no READY=1: %r" % msgs)
-        check(not any(k in m for m in msgs[:ready[0]] for k in ("RELOADING=", "STOPPING=", "ERRNO=")),
-              "notifications before READY=1: %r" % msgs[:ready[0]])
-        f = notify_fields(msgs[ready[0]])
-        check(f.get("STATUS"), "READY=1 without STATUS=: %r" % msgs[ready[0]])
-        for word in ("itest", "1", "6", "healthy"):
-            check(word in f["STATUS"], "STATUS= does not mention %r: %r" % (word, f["STATUS"]))
-        check(a.unique_name, "nobody owns %s after READY=1" % BUS_NAME)
-
-    # -- methods --
-    with TAP.case("Validate: a good text is ok with no errors (and the shipped production sample too)"):
-        ok, problems = problems_of(bus.must("Validate", "s", config))
-        check(ok is True and not errors_of(problems), "ok=%r problems=%r" % (ok, problems))
-        warnings = {p[1] for p in problems}
-        check("parameters-not-applicable" not in warnings, "unexpected warnings %r" % problems)
-        check(any(p[1] == "unknown-key" or "clip_skip" in p[4] for p in problems if p[0] == "warning"),
-              "the unknown parameter key clip_skip got no warning: %r" % problems)
-        with open(os.path.join(ctx.source_root, "etc", "environments", "production.yaml")) as f:
-            ok, problems = problems_of(bus.must("Validate", "s", f.read()))
-        check(ok is True and not errors_of(problems), "production.yaml: ok=%r problems=%r" % (ok, problems))
-        for p in problems:
-            check(len(p) == 5 and p[0] in ("error", "warning") and isinstance(p[2], int)
-                  and isinstance(p[3], int), "malformed problem %r" % (p,))
-
-    with TAP.case("Validate: yaml-syntax error at its exact line:column"):
-        text = 'version: "1.0"\nmappings: a: b\n'
-        ok, problems = problems_of(bus.must("Validate", "s", text))
-        check(ok is False, "ok=%r" % ok)
-        hits = [p for p in problems if p[1] == "yaml-syntax"]
-        check(hits, "no yaml-syntax problem: %r" % problems)
-        check_eq((hits[0][0], hits[0][2], hits[0][3]), ("error", 2, 12), "severity, line, column")
-        check(hits[0][4], "empty message")
-
-    with TAP.case("Validate: unknown-key at its exact line:column with a suggestion"):
-        text = config.replace("  mappings:", "  mapings:", 1)
-        line, column = position_of(text, "mapings:")
-        ok, problems = problems_of(bus.must("Validate", "s", text))
-        check(ok is False, "ok=%r" % ok)
-        hits = [p for p in problems if p[1] == "unknown-key"]
-        check(hits, "no unknown-key problem: %r" % problems)
-        check_eq((hits[0][0], hits[0][2], hits[0][3]), ("error", line, column), "severity, line, column")
-        check("did you mean 'mappings'" in hits[0][4], "no suggestion in %r" % hits[0][4])
-
-    with TAP.case("Validate: positions with CRLF line ends and multi-byte characters count characters"):
-        text = 'version: "1.0"\r\nmapings:\r\n  t: {}\r\n'
-        ok, problems = problems_of(bus.must("Validate", "s", text))
-        hits = [p for p in problems if p[1] == "unknown-key"]
-        check(hits and hits[0][2:4] == (2, 1), "unknown-key not at 2:1: %r" % problems)
-        text = ('version: "1.0"\nmappings:\n  character_portrait:\n    low: {description: "\u00e9\u00e9\u00e9 \u2014 '
-                'draft", bogus_key: 1, workflow_path: %s}\n' % workflow_path("character_portrait", "low"))
-        line, column = position_of(text, "bogus_key")
-        ok, problems = problems_of(bus.must("Validate", "s", text))
-        hits = [p for p in problems if p[1] in ("unknown-key", "yaml-syntax")]
-        check(hits and hits[0][1] == "unknown-key" and hits[0][2:4] == (line, column),
-              "unknown-key not at %d:%d (characters, not bytes): %r" % (line, column, problems))
-
-    with TAP.case("Validate: bad-type (quoted number) and workflow-missing at the value's position"):
-        text = config.replace("steps: 33", 'steps: "33"', 1)
-        line, column = position_of(text, '"33"')
-        ok, problems = problems_of(bus.must("Validate", "s", text))
-        check(ok is False, "ok=%r" % ok)
-        check(("error", "bad-type", line, column) in [p[:4] for p in problems],
-              "no bad-type at %d:%d: %r" % (line, column, problems))
-        text = config.replace(workflow_path("scene_generation", "standard"), "library/no/such_v9", 1)
-        line, column = position_of(text, "library/no/such_v9")
-        ok, problems = problems_of(bus.must("Validate", "s", text))
-        check(ok is False, "ok=%r" % ok)
-        hits = [p for p in problems if p[1] == "workflow-missing"]
-        check(hits and hits[0][:4] == ("error", "workflow-missing", line, column),
-              "no workflow-missing at %d:%d: %r" % (line, column, problems))
-        check("workflow_api.json" in hits[0][4], "message does not name the workflow file: %r" % hits[0][4])
-
-    with TAP.case('Validate "": validates the file at the config path'):
-        ok, problems = problems_of(bus.must("Validate", "s", ""))
-        check(ok is True and not errors_of(problems), "good file: ok=%r %r" % (ok, problems))
-        original = a.read_config()
-        try:
-            a.write_config("environment: itest\nworkflows: [\n")
-            ok, problems = problems_of(bus.must("Validate", "s", ""))
-            check(ok is False and any(p[1] == "yaml-syntax" for p in problems),
-                  "broken file: ok=%r %r" % (ok, problems))
-        finally:
-            a.write_config(original)
-
-    with TAP.case("Health: status and JSON shape"):
-        status, text = bus.must("Health")
-        check_eq(status, "healthy", "status")
-        h = json.loads(text)
-        check_eq(h.get("status"), "healthy", "json status")
-        check(isinstance(h.get("timestamp"), str) and re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", h["timestamp"]),
-              "timestamp %r" % h.get("timestamp"))
-        check(isinstance(h.get("checks"), dict), "checks %r" % h.get("checks"))
-        for name in ("configuration", "workflows", "permissions"):
-            c = h["checks"].get(name)
-            check(isinstance(c, dict) and isinstance(c.get("status"), str) and isinstance(c.get("details"), str),
-                  "checks.%s = %r" % (name, c))
-            check_eq(c["status"], "healthy", "checks.%s.status" % name)
-        check_eq(h.get("failed_checks"), [], "failed_checks")
-
-    with TAP.case("Resolve: workflow_path, absolute workflow_file, parameters typed x/d/s"):
-        for task in TASKS:
-            for tier in TIERS:
-                check_resolve(bus, task, tier, a.workflows)
-
-    with TAP.case("ListTaskTypes"):
-        check_eq(sorted(bus.must("ListTaskTypes")[0]), sorted(TASKS), "task types")
-
-    with TAP.case("ListTiers: (tier, workflow_path, parameters) in tier order"):
-        tiers = bus.must("ListTiers", "s", "scene_generation")[0]
-        check_eq([t[0] for t in tiers], list(TIERS), "tiers")
-        for t in tiers:
-            check_eq(t[1], workflow_path("scene_generation", t[0]), "workflow_path of " + t[0])
-            check_eq(variant_dict(t[2]), expected_parameters(t[0]), "parameters of " + t[0])
-
-    with TAP.case("DescribeTaskType: JSON shape"):
-        d = json.loads(bus.must("DescribeTaskType", "s", "character_portrait")[0])
-        check_eq(d.get("task_type"), "character_portrait", "task_type")
-        tiers = d.get("available_tiers")
-        check(isinstance(tiers, dict) and sorted(tiers) == sorted(TIERS), "available_tiers %r" % tiers)
-        for tier, v in tiers.items():
-            check_eq(v.get("workflow_path"), workflow_path("character_portrait", tier), tier + " workflow_path")
-            check_eq(v.get("description"), "character_portrait at tier %s" % tier, tier + " description")
-            params = v.get("parameters")
-            check(isinstance(params, dict), "parameters %r" % params)
-            for key, (t, value) in expected_parameters(tier).items():
-                check(key in params and params[key] == value and isinstance(params[key], float if t == "d"
-                                                                            else int if t == "x" else str),
-                      "%s parameters[%s] = %r, expected %r" % (tier, key, params.get(key), value))
-
-    with TAP.case("ListGenerations: (generation, applied usec, sha256, origin, environment)"):
-        g = generations(bus)
-        check_eq(len(g), 1, "number of generations")
-        num, applied, sha, origin, env = g[0]
-        check_eq((num, sha, origin, env), (1, sha256(config), "startup", "itest"), "generation 1")
-        check(abs(applied / 1e6 - a.started_realtime) < 60, "applied %d is not about now" % applied)
-
-    with TAP.case("GetMetrics: every metric of SPEC section 4 with HELP and TYPE"):
-        bus.must("Resolve", "ss", "character_portrait", "low")
-        text = bus.must("GetMetrics")[0]
-        for name in METRICS:
-            check(re.search(r"^# HELP %s \S" % name, text, re.M), "no HELP for " + name, text)
-            check(re.search(r"^# TYPE %s (gauge|counter)$" % name, text, re.M), "no TYPE for " + name, text)
-        check(re.search(r'^quality_tier_selection_total\{task_type="character_portrait",tier="low"\} \d+$', text,
-                        re.M), "no selection sample", text)
-        check(re.search(r"^quality_config_generation 1$", text, re.M), "quality_config_generation", text)
-        check(re.search(r"^quality_mappings 6$", text, re.M), "quality_mappings", text)
-
-    with TAP.case("Render: the tier's parameters written into KSampler and EmptyLatentImage"):
-        for task in TASKS:
-            for tier in TIERS:
-                prompt = json.loads(bus.must("Render", "ss", task, tier)[0])
-                check(isinstance(prompt.get("prompt"), dict), "no prompt object")
-                with open(os.path.join(a.workflows, workflow_path(task, tier), "workflow_api.json")) as f:
-                    original = json.load(f)
-                check_eq(sorted(prompt["prompt"]), sorted(original), "node ids")
-                params = {k: v for k, (t, v) in expected_parameters(tier).items()}
-                seen = set()
-                for node_id, node in prompt["prompt"].items():
-                    inputs, before = node["inputs"], original[node_id]["inputs"]
-                    if node["class_type"] == "KSampler":
-                        seen.add("KSampler")
-                        for p, i in (("steps", "steps"), ("cfg_scale", "cfg"), ("sampler_name", "sampler_name"),
-                                     ("scheduler", "scheduler"), ("seed", "seed"), ("denoise", "denoise")):
-                            check_eq(inputs.get(i), params.get(p, before.get(i)),
-                                     "%s/%s KSampler %s" % (task, tier, i))
-                        check(isinstance(inputs["cfg"], float), "cfg is not a number with a fraction")
-                    elif node["class_type"] == "EmptyLatentImage":
-                        seen.add("EmptyLatentImage")
-                        for p in ("width", "height", "batch_size"):
-                            check_eq(inputs.get(p), params.get(p, before.get(p)),
-                                     "%s/%s EmptyLatentImage %s" % (task, tier, p))
-                    else:
-                        check_eq(inputs, before, "%s/%s node %s" % (task, tier, node_id))
-                check_eq(seen, {"KSampler", "EmptyLatentImage"}, "nodes seen")
-
-    # -- errors --
-    with TAP.case("NoSuchTaskType from Resolve, Render, ListTiers, DescribeTaskType"):
-        for member, args in (("Resolve", ("ss", "no_such_task", "low")), ("Render", ("ss", "no_such_task", "low")),
-                             ("ListTiers", ("s", "no_such_task")), ("DescribeTaskType", ("s", "no_such_task"))):
-            r = bus.call(member, *args)
-            check_eq(r.error, ERR + "NoSuchTaskType", member)
-
-    with TAP.case("NoSuchTier: an unknown tier name"):
-        for tier in ("ultra", "", "LOW", "low "):
-            r = bus.call("Resolve", "ss", "character_portrait", tier)
-            check_eq(r.error, ERR + "NoSuchTier", "Resolve tier %r" % tier)
-        r = bus.call("Render", "ss", "character_portrait", "ultra")
-        check_eq(r.error, ERR + "NoSuchTier", "Render")
-
-    with TAP.case("Validate: root_path elsewhere is a warning when the root came from --workflows-root"):
-        ok, problems = problems_of(bus.must("Validate", "s", make_config(root_path="/tmp")))
-        check(ok is True, "ok=%r %r" % (ok, problems))
-        check(("warning", "root-path-mismatch") in [p[:2] for p in problems], "no warning: %r" % problems)
-        ok, problems = problems_of(bus.must("Validate", "s", make_config(root_path="../workflows")))
-        check(ok is True and "root-path-mismatch" not in [p[1] for p in problems],
-              "a relative root_path naming the daemon's root: ok=%r %r" % (ok, problems))
-
-    with TAP.case("start-up failure (bus name taken): ERRNO=, no READY=1, non-zero exit, clean stderr"):
-        z = ctx.daemon("second", config_text=config)
-        z.start(wait_ready=False)
-        try:
-            rc = z.process.wait(30)
-        except subprocess.TimeoutExpired:
-            z.process.kill()
-            raise Failure("a second daemon kept running while %s is owned" % BUS_NAME)
-        finally:
-            z.log.close()
-            time.sleep(0.1)
-            z.notify.close()
-        msgs = [m[2] for m in z.notify.since()]
-        check(rc != 0, "exit status 0")
-        check(any(re.match(r"^ERRNO=\d+$", line) for m in msgs for line in m.split("\n")), "no ERRNO=: %r" % msgs)
-        check(not any("READY=1" in m.split("\n") for m in msgs), "READY=1 sent: %r" % msgs)
-        check_eq(bus.name_owner(), a.unique_name, "owner of the name")
-        check_resolve(bus, "character_portrait", "low", a.workflows)
-
-    # -- properties --
-    with TAP.case("properties: Version, Environment, Generation, Status, ConfigPath, WorkflowsRoot, Mappings, "
-                  "LastReloadUSec, ConfigChangedOnDisk"):
-        expected = {"Environment": "itest", "Generation": 1, "Status": "healthy", "ConfigPath": a.config_path,
-                    "WorkflowsRoot": a.workflows, "Mappings": 6, "ConfigChangedOnDisk": False}
-        types = {"Version": "s", "Environment": "s", "Generation": "t", "Status": "s", "ConfigPath": "s",
-                 "WorkflowsRoot": "s", "Mappings": "u", "LastReloadUSec": "t", "ConfigChangedOnDisk": "b"}
-        for name, t in types.items():
-            got = bus.get_property(name)
-            check_eq(got["type"], t, name + " type")
-            if name in expected:
-                check_eq(got["data"], expected[name], name)
-        version = bus.get_property("Version")["data"]
-        check(re.match(r"^\d+\.\d+", version), "Version %r" % version)
-        last = bus.get_property("LastReloadUSec")["data"]
-        check_eq(last, generations(bus)[-1][1], "LastReloadUSec vs. generation 1's applied time")
-
-    with TAP.case("introspection matches dbus/org.auteur.QualityTier.xml"):
-        test_introspection(ctx)
-
-    # -- hostile callers --
-    with TAP.case("hostile: wrong signatures get InvalidArgs and the daemon lives on"):
-        for member, args in (("Resolve", ("s", "character_portrait")), ("Resolve", ("su", "character_portrait", 1)),
-                             ("Validate", ("u", 3)), ("Rollback", ("s", "1")), ("Deploy", ("s", config)),
-                             ("Health", ("s", "x")), ("ListTiers", ("as", 2, "a", "b")),
-                             ("Render", ("sss", "a", "b", "c"))):
-            r = bus.call(member, *args)
-            check_eq(r.error, INVALID_ARGS, "%s%r" % (member, args[:1]))
-        check(a.alive(), "the daemon died")
-        check_resolve(bus, "character_portrait", "high", a.workflows)
-
-    with TAP.case("hostile: unknown and odd task type names get NoSuchTaskType"):
-        for name in ("x" * 5000, "../../etc/passwd", "Character_Portrait", "character_portrait\n", "%s%n",
-                     "\u00e9t\u00e9", "character_portrait/low"):
-            r = bus.call("Resolve", "ss", name, "low")
-            check_eq(r.error, ERR + "NoSuchTaskType", "Resolve %r" % name[:40])
-        check(a.alive(), "the daemon died")
-
-    with TAP.case("hostile: a 20 MiB Validate text is too-large, the daemon keeps answering"):
-        raw = RawBus(bus.socket)
-        try:
-            text = ("# " + "x" * 1021 + "\n") * (20 * 1024)
-            t0, r0 = time.monotonic(), time.time()
-            error, values = raw.call(BUS_NAME, BUS_PATH, BUS_IFACE, "Validate", "s", [text])
-            elapsed = time.monotonic() - t0
-            ctx.big_call_window = (r0, time.time())
-        finally:
-            raw.close()
-        check(error is None, "Validate failed: %s" % error)
-        ok, problems = values[0], [tuple(p) for p in values[1]]
-        check(ok is False, "ok=%r" % ok)
-        check(any(p[1] == "too-large" and p[0] == "error" and p[2:4] == (0, 0) for p in problems),
-              "no too-large problem at 0:0: %r" % problems[:5])
-        check(a.alive(), "the daemon died")
-        check_resolve(bus, "scene_generation", "low", a.workflows)
-        TAP.diag("20 MiB Validate answered in %.2f s" % elapsed)
-
-    with TAP.case("hostile: garbage Validate texts get problems, not a crash"):
-        garbage = ["\x01\x02\x7f{{{[[[::: - - ? !!binary &a *a <<: *a",
-                   "[" * 10000, "{a: " * 3000, "- " * 20000, "\t\t: :\n\t- ]\n",
-                   "environment: x\nenvironment: y\n", "%YAML 9.9\n---\nx: 1\n", "\ufeff\ufffd\u2028" * 100,
-                   "a: &x [*x]\n", "workflows: {mappings: {t: {low: {workflow_path: /etc/passwd}}}}\n"]
-        for text in garbage:
-            r = bus.call("Validate", "s", text)
-            check(r.ok, "Validate %r failed: %s" % (text[:30], r.describe()))
-            ok, problems = problems_of(r.data)
-            check(ok is False and errors_of(problems), "garbage %r: ok=%r %r" % (text[:30], ok, problems[:3]))
-        check(a.alive(), "the daemon died")
-        check_resolve(bus, "scene_generation", "high", a.workflows)
-
-    with TAP.case("hostile: Deploy with control characters in the origin gets InvalidArgs, nothing changes"):
-        before = a.read_config()
-        for origin in ("evil\norigin", "tab\there", "esc\x1b[31m", "del\x7f", "o" * 5000):
-            r = bus.call("Deploy", "ss", make_config(comment="origin test"), origin)
-            check_eq(r.error, INVALID_ARGS, "origin %r" % origin[:20])
-        check_eq(bus.get_property("Generation")["data"], 1, "Generation")
-        check_eq(a.read_config(), before, "config file")
-        check_eq(len(generations(bus)), 1, "number of generations")
-
-    # -- authorisation --
-    with TAP.case("authorisation: nobody gets AccessDenied from the daemon for Reload, Deploy, Rollback"):
-        needs_root(ctx)
-        mark = a.log_mark()
-        for member, args in (("Reload", ()), ("Deploy", ("ss", make_config(comment="nobody"), "nobody")),
-                             ("Rollback", ("t", 1))):
-            r = bus.call(member, *args, user=NOBODY)
-            check_eq(r.error, ACCESS_DENIED, member)
-            check_eq(r.reply.get("sender"), a.unique_name, "sender of the refusal (must be the daemon, not the bus)")
-        refusals = [e for e in a.events_since(mark, ctx.ids["UNAUTHORIZED_CALL"])
-                    if e[1].get("QUALITY_CALLER_UID") == str(NOBODY)]
-        check_eq(len(refusals), 3, "UNAUTHORIZED_CALL events with QUALITY_CALLER_UID=65534")
-        check_eq(bus.get_property("Generation")["data"], 1, "Generation")
-
-    with TAP.case("authorisation: nobody may call Health, Resolve, Validate and read properties"):
-        needs_root(ctx)
-        r = bus.call("Health", user=NOBODY)
-        check(r.ok and r.data[0] == "healthy", "Health: " + r.describe())
-        check_resolve(bus, "character_portrait", "standard", a.workflows, user=NOBODY)
-        r = bus.call("Validate", "s", config, user=NOBODY)
-        check(r.ok and r.data[0] is True, "Validate: " + r.describe())
-        check_eq(bus.get_property("Status", user=NOBODY)["data"], "healthy", "Status as nobody")
-
-    # -- notify --
-    with TAP.case("sd_notify: WATCHDOG=1 at least every second or so with WATCHDOG_USEC=2s"):
-        mark = a.notify.mark()
-        time.sleep(3.2)
-        pings = [m[0] for m in a.notify.since(mark) if "WATCHDOG=1" in m[2].split("\n")]
-        check(len(pings) >= 2, "only %d WATCHDOG=1 in 3.2 s" % len(pings))
-        gaps = [b - x for x, b in zip(pings, pings[1:])]
-        check(all(g <= 1.8 for g in gaps), "gaps between pings %r" % gaps)
-        # Over the whole life, hostile calls included, the loop never stalled past the watchdog. Under
-        # ASan, libsystemd's read of a 20 MiB message is slow (sd-bus reallocs its read buffer to the same
-        # size after every read, which ASan's realloc turns into a copy each time), so the gap across
-        # that call is reported, not counted, in sanitizer builds.
-        pings = [m[0] for m in a.notify.since() if "WATCHDOG=1" in m[2].split("\n")]
-        stamps = [a.started_realtime] + pings + [time.time()]
-        gaps = [(b - x, x, b) for x, b in zip(stamps, stamps[1:])]
-        window = getattr(ctx, "big_call_window", None)
-        if ctx.sanitized and window:
-            for g in gaps:
-                if g[1] < window[1] and g[2] > window[0] and g[0] >= WATCHDOG_USEC / 1e6:
-                    TAP.diag("sanitizer build: %.2f s without WATCHDOG=1 across the 20 MiB call" % g[0])
-            gaps = [g for g in gaps if not (g[1] < window[1] and g[2] > window[0])]
-        worst = max(g[0] for g in gaps)
-        check(worst < WATCHDOG_USEC / 1e6, "a gap of %.2f s without WATCHDOG=1 (watchdog would fire)" % worst)
-
-    with TAP.case("sd_notify: STOPPING=1 on SIGTERM and exit status 0"):
-        mark = a.notify.mark()
-        proc = a.process
-        a.process.send_signal(signal.SIGTERM)
-        rc = proc.wait(30)
-        a.notify.wait(lambda t: "STOPPING=1" in t.split("\n"), mark, 2)
-        msgs = [m[2] for m in a.notify.since(mark)]
-        a.stop()
-        check(any("STOPPING=1" in m.split("\n") for m in msgs), "no STOPPING=1: %r" % msgs)
-        check_eq(rc, 0, "exit status")
-        id_fields_check(ctx, a, "DAEMON_STOPPING", {"QUALITY_GENERATION": "1"})
-
-
-def test_introspection(ctx):
-    path = os.path.join(ctx.source_root, "dbus", "org.auteur.QualityTier.xml")
-    if not os.path.exists(path):
-        raise Skip("dbus/org.auteur.QualityTier.xml does not exist yet")
-    p = ctx.bus.busctl(["introspect", BUS_NAME, BUS_PATH], options=["--xml-interface"])
-    check(p.returncode == 0, "busctl introspect failed: " + p.stderr)
-
-    def describe(root):
-        iface = None
-        for i in root.iter("interface"):
-            if i.get("name") == BUS_IFACE:
-                iface = i
-        check(iface is not None, "no interface %s" % BUS_IFACE)
-        methods = {m.get("name"): [(a.get("name"), a.get("type"), a.get("direction", "in"))
-                                   for a in m.findall("arg")] for m in iface.findall("method")}
-        props = {x.get("name"): (x.get("type"), x.get("access")) for x in iface.findall("property")}
-        sigs = {s.get("name"): [(a.get("name"), a.get("type")) for a in s.findall("arg")]
-                for s in iface.findall("signal")}
-        return methods, props, sigs
-
-    live = describe(ET.fromstring(p.stdout))
-    with open(path) as f:
-        text = f.read()
-    # The DOCTYPE is fine for ElementTree; an external entity would not be.
-    shipped = describe(ET.fromstring(text))
-    for what, l, s in zip(("methods", "properties", "signals"), live, shipped):
-        if l != s:
-            diff = ["%s: live %r, file %r" % (k, l.get(k), s.get(k)) for k in sorted(set(l) | set(s))
-                    if l.get(k) != s.get(k)]
-            raise Failure("%s differ:\n%s" % (what, "\n".join(diff)))
-    # The SPEC's table, independently of both.
-    methods = live[0]
-    check_eq(sorted(methods), sorted(["Validate", "Reload", "Deploy", "Rollback", "Health", "Resolve",
-                                      "ListTaskTypes", "ListTiers", "DescribeTaskType", "ListGenerations",
-                                      "GetMetrics", "Render"]), "method names")
-    sig = {m: ("".join(a[1] for a in args if a[2] == "in"), "".join(a[1] for a in args if a[2] == "out"))
-           for m, args in methods.items()}
-    for m, expected in {"Validate": ("s", "ba(ssuus)"), "Reload": ("", "t"), "Deploy": ("ss", "t"),
-                        "Rollback": ("t", "t"), "Health": ("", "ss"), "Resolve": ("ss", "ssa{sv}"),
-                        "ListTaskTypes": ("", "as"), "ListTiers": ("s", "a(ssa{sv})"),
-                        "DescribeTaskType": ("s", "s"), "ListGenerations": ("", "a(ttsss)"),
-                        "GetMetrics": ("", "s"), "Render": ("ss", "s")}.items():
-        check_eq(sig[m], expected, m + " signature")
-    check_eq(live[1], {"Version": ("s", "read"), "Environment": ("s", "read"), "Generation": ("t", "read"),
-                       "Status": ("s", "read"), "ConfigPath": ("s", "read"), "WorkflowsRoot": ("s", "read"),
-                       "Mappings": ("u", "read"), "LastReloadUSec": ("t", "read"),
-                       "ConfigChangedOnDisk": ("b", "read")}, "properties")
-    check_eq(live[2], {"Reloaded": [("generation", "t"), ("sha256", "s")]}, "signals")
-
-
-# ---- daemon B: Reload, Deploy, Rollback, signals, notify order, the config file on disk ----
+# ---- Reload, Deploy, Rollback, signals, notify order, the config file on disk ----
 
 def tests_apply(ctx):
     bus = ctx.bus
@@ -736,7 +317,7 @@ def test_log_fields(ctx, d):
             check(all(re.match(r"^[A-Z][A-Z0-9_]*$", k) for k in e[1]), "bad field name in %r" % line)
 
 
-# ---- daemon C: workflows vanish and return (--check-interval 1) ----
+# ---- workflows vanish and return (--check-interval 1) ----
 
 def tests_workflows(ctx):
     bus = ctx.bus
@@ -858,7 +439,7 @@ def tests_workflows(ctx):
     c.stop()
 
 
-# ---- daemon D: the config directory cannot be written ----
+# ---- the config directory cannot be written ----
 
 def tests_unwritable(ctx):
     bus = ctx.bus
@@ -921,12 +502,12 @@ def tests_unwritable(ctx):
             d.stop()
 
 
-# ---- daemon E: no configuration, then Deploy, retention, restarts ----
+# ---- no configuration, then Deploy, retention, restarts ----
 
-def tests_lifecycle(ctx):
+def tests_generations(ctx):
     bus = ctx.bus
     broken = "environment: itest\nquality_system: a: b\n"
-    e = ctx.daemon("lifecycle", config_text=broken, keep_generations=50)
+    e = ctx.daemon("generations", config_text=broken, keep_generations=50)
 
     with TAP.case("NotReady: no valid config and no generation: Status unhealthy, Resolve/Render NotReady"):
         e.start()
@@ -1043,7 +624,7 @@ def tests_lifecycle(ctx):
     e.stop()
 
 
-# ---- daemon H: hostile files at the config path ----
+# ---- hostile files at the config path ----
 
 def replace_fifo(fifo, path, data):
     """Puts a regular file with data where the FIFO was and wakes any reader blocked on the FIFO: opening it
@@ -1141,131 +722,5 @@ def tests_hostile_files(ctx):
             d.stop()
 
 
-# ---- daemon G: the workflows root from the file; relative paths on the command line ----
-
-def tests_roots(ctx):
-    bus = ctx.bus
-    g = ctx.daemon("rootfromfile", config_text=make_config(root_path="../workflows"), workflows_root_option=False)
-    g.start()
-    with TAP.case("workflows root from the file's root_path (relative to the config's directory)"):
-        root = bus.get_property("WorkflowsRoot")["data"]
-        check(os.path.isabs(root) and os.path.realpath(root) == os.path.realpath(g.workflows),
-              "WorkflowsRoot %r is not %r" % (root, g.workflows))
-        data = bus.must("Resolve", "ss", "scene_generation", "high")
-        check(os.path.isabs(data[1]) and os.path.isfile(data[1]), "workflow_file %r" % data[1])
-        check_eq(os.path.realpath(data[1]), os.path.realpath(os.path.join(
-            g.workflows, workflow_path("scene_generation", "high"), "workflow_api.json")), "workflow_file")
-    with TAP.case("root_path naming another directory is root-path-mismatch (an error) when the root came from "
-                  "the file"):
-        text = make_config(root_path=os.path.dirname(g.workflows), comment="elsewhere")
-        ok, problems = problems_of(bus.must("Validate", "s", text))
-        check(ok is False and ("error", "root-path-mismatch") in [p[:2] for p in problems],
-              "ok=%r %r" % (ok, problems))
-        r = bus.call("Deploy", "ss", text, "elsewhere")
-        check_eq(r.error, ERR + "InvalidConfig", "Deploy")
-        ok, problems = problems_of(bus.must("Validate", "s", make_config(root_path=g.workflows)))
-        check(ok is True and "root-path-mismatch" not in [p[1] for p in problems],
-              "the same root, absolute: ok=%r %r" % (ok, problems))
-        ok, problems = problems_of(bus.must("Validate", "s", make_config()))
-        check(ok is True and "root-path-mismatch" not in [p[1] for p in problems],
-              "no root_path: ok=%r %r" % (ok, problems))
-    g.stop()
-
-    h = ctx.daemon("relative", config_text=make_config(), relative_paths=True)
-    with TAP.case("relative --config and --workflows-root: Resolve still answers an absolute workflow_file"):
-        h.start()
-        data = bus.must("Resolve", "ss", "character_portrait", "low")
-        check(os.path.isabs(data[1]), "workflow_file %r is not absolute" % data[1])
-        check_eq(os.path.realpath(os.path.join(h.dir, data[1])), os.path.realpath(os.path.join(
-            h.workflows, workflow_path("character_portrait", "low"), "workflow_api.json")), "workflow_file")
-    h.stop()
-
-
-# ---- daemon F: the admin group ----
-
-def tests_admin_group(ctx):
-    bus = ctx.bus
-    with TAP.case("authorisation: a member of --admin-group may Reload, Deploy and Rollback"):
-        needs_root(ctx)
-        try:
-            gid = grp.getgrnam(TEST_ADMIN_GROUP).gr_gid
-        except KeyError:
-            p = subprocess.run(["groupadd", "--system", TEST_ADMIN_GROUP], stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, universal_newlines=True)
-            if p.returncode != 0:
-                raise Skip("groupadd failed: " + p.stdout.strip())
-            gid = grp.getgrnam(TEST_ADMIN_GROUP).gr_gid
-        ctx.created_group = True
-        f = ctx.daemon("admin", config_text=make_config(comment="admin"), admin_group=TEST_ADMIN_GROUP)
-        f.start()
-        try:
-            r = bus.call("Reload", user=NOBODY, groups=[gid])
-            check(r.ok and r.data == [1], "Reload: " + r.describe())
-            r = bus.call("Deploy", "ss", make_config(comment="by an admin", steps_bump=3), "admin", user=NOBODY,
-                         groups=[gid])
-            check(r.ok and r.data == [2], "Deploy: " + r.describe())
-            check_eq(file_mode(f.config_path), 0o644, "config file mode")
-            r = bus.call("Rollback", "t", 0, user=NOBODY, groups=[gid])
-            check(r.ok and r.data == [3], "Rollback: " + r.describe())
-            lmark = f.log_mark()
-            r = bus.call("Deploy", "ss", make_config(comment="not an admin"), "x", user=NOBODY)
-            check_eq(r.error, ACCESS_DENIED, "Deploy without the group")
-            check(f.events_since(lmark, ctx.ids["UNAUTHORIZED_CALL"]), "no UNAUTHORIZED_CALL event")
-            r = bus.call("Deploy", "ss", make_config(comment="other group"), "x", user=NOBODY, groups=[gid + 1])
-            check_eq(r.error, ACCESS_DENIED, "Deploy with another group")
-        finally:
-            f.stop()
-
-
-def tests_final(ctx):
-    with TAP.case("every daemon exited 0 on SIGTERM"):
-        check(not Daemon.exit_problems, "\n".join(Daemon.exit_problems))
-    with TAP.case("no sanitizer report in any daemon's stderr"):
-        found = []
-        for name, path in Daemon.all_logs:
-            try:
-                with open(path, errors="replace") as f:
-                    text = f.read()
-            except OSError:
-                continue
-            for marker in SANITIZER_MARKERS:
-                if marker in text:
-                    i = text.index(marker)
-                    found.append("%s (%s): %s" % (name, path, text[max(0, i - 200):i + 1500]))
-                    break
-        check(not found, "\n".join(found))
-
-
-def main():
-    if len(sys.argv) != 3:
-        sys.stderr.write("usage: %s PATH-TO-auteur-qualityd SOURCE-ROOT\n" % sys.argv[0])
-        return 2
-    for tool in ("dbus-daemon", "busctl"):
-        if not shutil.which(tool):
-            print("1..0 # SKIP %s is not installed" % tool)
-            return int(os.environ.get("TAP_SKIP_EXIT_STATUS", "77"))
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGINT, _on_signal)
-
-    started = time.monotonic()
-    ctx = Context(sys.argv[1], sys.argv[2])
-    try:
-        for group in (tests_shared, tests_apply, tests_workflows, tests_unwritable, tests_lifecycle,
-                      tests_hostile_files, tests_roots, tests_admin_group):
-            try:
-                group(ctx)
-            except Exception as e:
-                TAP.result(False, "%s: setup" % group.__name__, "".join(traceback.format_exception(
-                    type(e), e, e.__traceback__)))
-            for d in ctx.daemons:
-                if d.alive():
-                    d.stop()
-        tests_final(ctx)
-    finally:
-        ctx.close()
-    TAP.diag("wall time %.1f s" % (time.monotonic() - started))
-    return TAP.finish()
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run([tests_apply, tests_workflows, tests_unwritable, tests_generations, tests_hostile_files]))
