@@ -153,7 +153,9 @@ int manager_start(Manager *m) {
         sigset_t mask;
         int k;
 
-        k = sd_event_default(&m->event);
+        /* Not sd_event_default(): that one checks its thread with a gettid() call on every iteration, a
+         * syscall per Resolve for nothing in a single-threaded daemon. */
+        k = sd_event_new(&m->event);
         if (k < 0)
                 return log_error_errno(k, "Failed to allocate the event loop: %m");
 
