@@ -54,46 +54,9 @@ cp -r "$source_root/etc/workflows" "$tmp/workflows"
 # Deploy by name looks for a file of that name in the working directory first: work where there is none.
 cd "$tmp/cwd"
 
-n=0
-failed=0
-
-# check DESCRIPTION COMMAND...: one TAP line, by the command's exit status.
-check() {
-        local description=$1
-        shift
-        n=$((n + 1))
-        if "$@"; then
-                echo "ok $n - $description"
-        else
-                echo "not ok $n - $description"
-                failed=$((failed + 1))
-                echo "#   stdout: ${out//$'\n'/$'\n'#           }"
-                echo "#   stderr: ${err//$'\n'/$'\n'#           }"
-                echo "#   exit status: $rc"
-        fi
-}
-
-# run COMMAND...: runs it, keeping stdout, stderr and the exit status in $out, $err and $rc.
-out=
-err=
-rc=0
-run() {
-        rc=0
-        out=$("$@" 2>"$tmp/stderr") || rc=$?
-        err=$(cat "$tmp/stderr")
-}
-
-exits() {
-        [ "$rc" -eq "$1" ]
-}
-
-stdout_has() {
-        grep -qE -- "$1" <<<"$out"
-}
-
-stderr_has() {
-        grep -qE -- "$1" <<<"$err"
-}
+# The TAP helpers: check, run, exits, stdout_has, stderr_has.
+# shellcheck source=tests/cli/tap-lib.sh
+. "$(dirname "$(realpath "${BASH_SOURCE[0]}")")/tap-lib.sh"
 
 # json_true EXPRESSION: a Python expression over d, the JSON on stdout, that must be true. It may span lines.
 json_true() {

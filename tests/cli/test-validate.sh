@@ -19,46 +19,9 @@ trap 'rm -rf "$tmp"' EXIT
 cd "$tmp"
 unset QUALITY_CONFIG_PATH QUALITY_ENVIRONMENTS_DIR COMFYUI_WORKFLOWS_ROOT
 
-n=0
-failed=0
-
-# check DESCRIPTION COMMAND...: one TAP line, by the command's exit status.
-check() {
-        local description=$1
-        shift
-        n=$((n + 1))
-        if "$@"; then
-                echo "ok $n - $description"
-        else
-                echo "not ok $n - $description"
-                failed=$((failed + 1))
-                echo "#   stdout: ${out//$'\n'/$'\n'#           }"
-                echo "#   stderr: ${err//$'\n'/$'\n'#           }"
-                echo "#   exit status: $rc"
-        fi
-}
-
-# run COMMAND...: runs it, keeping stdout, stderr and the exit status in $out, $err and $rc.
-out=
-err=
-rc=0
-run() {
-        rc=0
-        out=$("$@" 2>"$tmp/stderr") || rc=$?
-        err=$(cat "$tmp/stderr")
-}
-
-exits() {
-        [ "$rc" -eq "$1" ]
-}
-
-stdout_has() {
-        grep -qE -- "$1" <<<"$out"
-}
-
-stderr_has() {
-        grep -qE -- "$1" <<<"$err"
-}
+# The TAP helpers: check, run, exits, stdout_has, stderr_has.
+# shellcheck source=tests/cli/tap-lib.sh
+. "$(dirname "$(realpath "${BASH_SOURCE[0]}")")/tap-lib.sh"
 
 # Every line that is not the summary is one problem in compiler style.
 problem_lines_well_formed() {
