@@ -6,6 +6,8 @@
 # Usage: test-online.sh QUALITYCTL QUALITYD SOURCE_ROOT. Prints TAP; exits 77 without dbus-daemon.
 set -euo pipefail
 
+here=$(dirname "$(realpath "$0")")
+
 if [ $# -ne 3 ]; then
         echo "Usage: $0 QUALITYCTL QUALITYD SOURCE_ROOT" >&2
         exit 2
@@ -56,7 +58,7 @@ cd "$tmp/cwd"
 
 # The TAP helpers: check, run, exits, stdout_has, stderr_has.
 # shellcheck source=tests/cli/tap-lib.sh
-. "$(dirname "$(realpath "${BASH_SOURCE[0]}")")/tap-lib.sh"
+. "$here/tap-lib.sh"
 
 # json_true EXPRESSION: a Python expression over d, the JSON on stdout, that must be true. It may span lines.
 json_true() {

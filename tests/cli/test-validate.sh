@@ -4,6 +4,8 @@
 # configuration is found. Usage: test-validate.sh QUALITYCTL SOURCE_ROOT. Prints TAP.
 set -euo pipefail
 
+here=$(dirname "$(realpath "$0")")
+
 if [ $# -ne 2 ]; then
         echo "Usage: $0 QUALITYCTL SOURCE_ROOT" >&2
         exit 2
@@ -21,7 +23,7 @@ unset QUALITY_CONFIG_PATH QUALITY_ENVIRONMENTS_DIR COMFYUI_WORKFLOWS_ROOT
 
 # The TAP helpers: check, run, exits, stdout_has, stderr_has.
 # shellcheck source=tests/cli/tap-lib.sh
-. "$(dirname "$(realpath "${BASH_SOURCE[0]}")")/tap-lib.sh"
+. "$here/tap-lib.sh"
 
 # Every line that is not the summary is one problem in compiler style.
 problem_lines_well_formed() {
